@@ -1,0 +1,1 @@
+"""coopfed's protocol: pure functions and frozen values, bytes in and bytes out, no I/O."""
