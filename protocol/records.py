@@ -336,7 +336,7 @@ class BlockRule:
         f = _Fields(value, path)
         out = cls(
             days=f.integer("days", lo=1, hi=365) or 0,
-            flags=f.integer("flags", lo=2, hi=10_000) or 0,
+            flags=f.integer("flags", lo=2, hi=1000) or 0,
             review_days=f.integer("review_days", lo=1, hi=365) or 0,
         )
         f.done()
@@ -828,7 +828,7 @@ class RequesterAlias(Body):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Retraction(Body):
-    """An author withdraws their own rating, flag, appeal or ballot; history keeps both."""
+    """An author withdraws their own rating, flag or appeal; history keeps both."""
 
     TYPE: ClassVar[RecordType] = RecordType.RETRACTION
     SIGNER: ClassVar[Signer] = Signer.MEMBER

@@ -1,0 +1,717 @@
+"""The co-op state machine: which records a co-op's log may accept next, and what they change.
+
+``CoopState`` folds one co-op's log in order. ``check`` says whether a signed, well-formed
+record is *admissible* at the end of the log (its author's standing, the records it cites,
+voting windows, the charter's rules) and raises ``RecordRejected`` with a stable code
+when it is not; ``apply`` checks and then updates. Every rule depends only on the log
+before the record and, for a live node, the clock passed in as ``now_ms`` — so a peer or an
+outsider replaying the same log (``now_ms=None``) reaches the same state.
+
+``due(now_ms)`` lists what the co-op's own key must sign next (decisions on closed
+proposals and their consequences, provisional blocks, ends of blocks): governance is a
+pure function of the log and the time; the node only signs and appends.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Final
+
+from .errors import RecordRejected
+from .governance import Tally, check_decision, provisional_block_flags, tally
+from .records import (
+    DAY_MS,
+    Appeal,
+    Ballot,
+    Block,
+    Body,
+    Charter,
+    Decision,
+    FederationPolicy,
+    Flag,
+    FlagReason,
+    MemberAdmit,
+    MemberRevoke,
+    Proposal,
+    ProposalKind,
+    Rating,
+    Record,
+    RecordType,
+    Reply,
+    RequesterAlias,
+    RequesterKey,
+    RequesterRef,
+    Retraction,
+    RoleAssign,
+    Signer,
+    Unblock,
+)
+
+#: A proposal may say it opened at most this long before it was signed.
+PROPOSAL_BACKDATE_MS: Final = 5 * 60_000
+#: A block decided by vote is reviewed after this long unless the members decide otherwise.
+DECISION_BLOCK_REVIEW_MS: Final = 365 * DAY_MS
+DEFAULT_MAX_SKEW_MS: Final = 5 * 60_000
+RETRACTABLE: Final = frozenset({RecordType.RATING, RecordType.FLAG, RecordType.APPEAL})
+_REQUESTER_TYPES: Final = frozenset(
+    {RecordType.RATING, RecordType.FLAG, RecordType.APPEAL, RecordType.REPLY}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A record at its place in the log."""
+
+    index: int
+    record: Record
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProposalInfo:
+    """A proposal, the roster eligible on it, the ballots cast, and its decision if any."""
+
+    entry: Entry
+    charter_id: bytes
+    roster: frozenset[str]
+    ballots: tuple[Entry, ...]
+    decision: Entry | None
+
+    @property
+    def body(self) -> Proposal:
+        body = self.entry.record.body
+        assert isinstance(body, Proposal)
+        return body
+
+    def tally(self, charter: Charter, now_ms: int) -> Tally:
+        return tally(
+            charter=charter,
+            charter_id=self.charter_id,
+            roster=self.roster,
+            proposal=self.entry.record,
+            ballots=[b.record for b in self.ballots],
+            now_ms=now_ms,
+        )
+
+
+@dataclass(slots=True)
+class _Proposal:
+    entry: Entry
+    charter_id: bytes
+    roster: frozenset[str]
+    ballots: list[Entry] = field(default_factory=list)
+    decision: Entry | None = None
+
+    def freeze(self) -> ProposalInfo:
+        return ProposalInfo(
+            entry=self.entry,
+            charter_id=self.charter_id,
+            roster=self.roster,
+            ballots=tuple(self.ballots),
+            decision=self.decision,
+        )
+
+
+def _reject(code: str, message: str) -> RecordRejected:
+    return RecordRejected(message, code=code)
+
+
+class CoopState:
+    """One co-op's state, built by applying its log in order. Not thread-safe; pure."""
+
+    def __init__(self, coop: str, *, max_skew_ms: int = DEFAULT_MAX_SKEW_MS) -> None:
+        self.coop = coop
+        self.max_skew_ms = max_skew_ms
+        self.size = 0
+        self._entries: dict[bytes, Entry] = {}
+        self._charter: Entry | None = None
+        self._charters: dict[bytes, Charter] = {}
+        self._founding = True
+        self._intervals: dict[str, list[list[int | None]]] = {}
+        self._current: set[str] = set()
+        self._proposals: dict[bytes, _Proposal] = {}
+        self._consumed: set[bytes] = set()  # decisions whose consequence is in the log
+        self._invites_used: set[bytes] = set()
+        self._blocks: dict[RequesterRef, Entry] = {}
+        self._cited_flags: set[bytes] = set()
+        self._flags: dict[RequesterRef, list[Entry]] = {}
+        self._about: dict[RequesterRef, list[Entry]] = {}
+        self._retracted: set[bytes] = set()
+        self._requester_keys: dict[RequesterRef, set[str]] = {}
+        self._aliases: dict[RequesterRef, RequesterRef] = {}
+        self._policy: Entry | None = None
+        self._roles: dict[str, str] = {}
+
+    # ------------------------------------------------------------------ reading
+
+    @property
+    def charter(self) -> tuple[bytes, Charter] | None:
+        if self._charter is None:
+            return None
+        body = self._charter.record.body
+        assert isinstance(body, Charter)
+        return self._charter.record.id, body
+
+    def _charter_or_reject(self) -> tuple[bytes, Charter]:
+        ch = self.charter
+        if ch is None:
+            raise _reject("no_charter", "the co-op's log must begin with its charter")
+        return ch
+
+    def is_member(self, did: str, at: int | None = None) -> bool:
+        """Whether ``did`` was a member when entry ``at`` (default: the next) was added."""
+        at = self.size if at is None else at
+        for admitted, revoked in self._intervals.get(did, ()):
+            assert admitted is not None
+            if admitted < at and (revoked is None or at <= revoked):
+                return True
+        return False
+
+    def members(self) -> frozenset[str]:
+        return frozenset(self._current)
+
+    def roles(self) -> dict[str, str]:
+        return dict(self._roles)
+
+    def entry(self, rid: bytes) -> Entry | None:
+        return self._entries.get(rid)
+
+    def is_retracted(self, rid: bytes) -> bool:
+        return rid in self._retracted
+
+    def proposal(self, pid: bytes) -> ProposalInfo | None:
+        p = self._proposals.get(pid)
+        return None if p is None else p.freeze()
+
+    def proposals(self) -> tuple[ProposalInfo, ...]:
+        return tuple(p.freeze() for p in self._proposals.values())
+
+    def active_blocks(self) -> dict[RequesterRef, Entry]:
+        return dict(self._blocks)
+
+    def policy(self) -> Entry | None:
+        return self._policy
+
+    def requester_records(self, requester: RequesterRef) -> tuple[Entry, ...]:
+        return tuple(self._about.get(requester, ()))
+
+    def aliases(self) -> dict[RequesterRef, RequesterRef]:
+        """Each alias (a requester's later name) → the name it is an alias of."""
+        return dict(self._aliases)
+
+    def requester_keys(self, requester: RequesterRef) -> frozenset[str]:
+        return frozenset(self._requester_keys.get(requester, ()))
+
+    # ------------------------------------------------------------------ checking
+
+    def check(self, record: Record, *, now_ms: int | None = None) -> None:
+        """Return if ``record`` may be appended next; else raise ``RecordRejected``."""
+        if record.coop != self.coop:
+            raise _reject("wrong_coop", f"record is for co-op {record.coop}, this is {self.coop}")
+        if record.id in self._entries:
+            raise _reject("duplicate", "this record is already in the log")
+        if now_ms is not None and abs(record.ts - now_ms) > self.max_skew_ms:
+            raise _reject(
+                "skew",
+                f"record time {record.ts} is more than {self.max_skew_ms} ms from the node's "
+                f"clock ({now_ms}); check your device's clock",
+            )
+        if self.size == 0:
+            if record.type is not RecordType.CHARTER:
+                raise _reject("no_charter", "the co-op's log must begin with its charter")
+        elif self._charter is None:  # pragma: no cover - size > 0 implies a charter
+            raise _reject("no_charter", "the co-op's log must begin with its charter")
+        self._check_signer(record)
+        handler = _CHECKS.get(record.type)
+        if handler is not None:
+            handler(self, record, now_ms)
+
+    def _check_signer(self, record: Record) -> None:
+        signer = type(record.body).SIGNER
+        author = record.author
+        if signer is Signer.MEMBER or (signer is Signer.MEMBER_OR_COOP and author != self.coop):
+            if not self.is_member(author):
+                if author in self._intervals:
+                    raise _reject("revoked", f"{author} is no longer a member of this co-op")
+                raise _reject("not_member", f"{author} is not a member of this co-op")
+        elif signer is Signer.APPLICANT:
+            if self.is_member(author):
+                raise _reject("already_member", f"{author} is already a member")
+        elif signer is Signer.REQUESTER:
+            body = record.body
+            assert isinstance(body, Reply)
+            if author not in self._requester_keys.get(body.requester, ()):
+                raise _reject(
+                    "not_requester_key",
+                    f"{author} is not a key this co-op has bound to requester {body.requester}",
+                )
+
+    def _ref(self, rid: bytes, rtype: RecordType | Iterable[RecordType], what: str) -> Entry:
+        e = self._entries.get(rid)
+        types = {rtype} if isinstance(rtype, RecordType) else set(rtype)
+        if e is None:
+            raise _reject("unknown_reference", f"{what} {rid.hex()} is not in this co-op's log")
+        if e.record.type not in types:
+            raise _reject(
+                "wrong_reference",
+                f"{what} {rid.hex()} is a {e.record.type.value}, expected "
+                + " or ".join(sorted(t.value for t in types)),
+            )
+        return e
+
+    def _passed(
+        self, did: bytes, kinds: Iterable[ProposalKind], *, results: tuple[str, ...] = ("passed",)
+    ) -> tuple[Decision, Proposal]:
+        e = self._ref(did, RecordType.DECISION, "decision")
+        dec = e.record.body
+        assert isinstance(dec, Decision)
+        if dec.result not in results:
+            raise _reject("not_passed", f"decision {did.hex()} is '{dec.result}'")
+        prop = self._proposals[dec.proposal].entry.record.body
+        assert isinstance(prop, Proposal)
+        if prop.kind not in set(kinds):
+            raise _reject(
+                "wrong_reference", f"decision {did.hex()} decided a {prop.kind.value} proposal"
+            )
+        if did in self._consumed:
+            raise _reject("already_applied", f"decision {did.hex()} has been carried out already")
+        return dec, prop
+
+    def _check_charter(self, record: Record, now_ms: int | None) -> None:
+        body = record.body
+        assert isinstance(body, Charter)
+        if self._charter is None:
+            if body.supersedes is not None:
+                raise _reject("no_charter", "the first charter supersedes nothing")
+            return
+        current = self._charter.record.id
+        if body.supersedes != current:
+            raise _reject("stale_charter", "an amendment supersedes the charter in force")
+        assert body.decision is not None
+        _, prop = self._passed(body.decision, [ProposalKind.AMEND])
+        assert prop.charter is not None
+        if prop.charter.rules_value() != body.rules_value():
+            raise _reject("mismatch", "the amended charter differs from the one voted on")
+
+    def _check_admit(self, record: Record, now_ms: int | None) -> None:
+        body = record.body
+        assert isinstance(body, MemberAdmit)
+        if body.member == self.coop:
+            raise _reject("bad_member", "the co-op's key is not a member")
+        if self.is_member(body.member):
+            raise _reject("already_member", f"{body.member} is already a member")
+        if body.via == "founder":
+            if not self._founding:
+                raise _reject(
+                    "not_founding", "founders are admitted only right after the first charter"
+                )
+        elif body.via == "invite":
+            assert body.ref is not None
+            if body.ref in self._invites_used:
+                raise _reject("invite_used", "this invite has been redeemed already")
+        else:
+            assert body.ref is not None
+            _, prop = self._passed(body.ref, [ProposalKind.ADMIT])
+            if prop.member != body.member:
+                raise _reject("mismatch", "the decision admitted someone else")
+
+    def _check_revoke(self, record: Record, now_ms: int | None) -> None:
+        body = record.body
+        assert isinstance(body, MemberRevoke)
+        if not self.is_member(body.member):
+            raise _reject("not_member", f"{body.member} is not a member")
+        if body.via == "resignation":
+            e = self._ref(body.ref, RecordType.MEMBER_RESIGN, "resignation")
+            if e.record.author != body.member:
+                raise _reject("mismatch", "the resignation is someone else's")
+        else:
+            _, prop = self._passed(body.ref, [ProposalKind.REVOKE])
+            if prop.member != body.member:
+                raise _reject("mismatch", "the decision revoked someone else")
+
+    def _check_role(self, record: Record, now_ms: int | None) -> None:
+        body = record.body
+        assert isinstance(body, RoleAssign)
+        dec, prop = self._passed(body.decision, [ProposalKind.ELECT], results=("elected",))
+        if dec.winner != body.member or prop.role != body.role:
+            raise _reject("mismatch", "the role or member differs from the election's result")
+
+    def _check_flag(self, record: Record, now_ms: int | None) -> None:
+        body = record.body
+        assert isinstance(body, Flag)
+        if body.expires <= record.ts:
+            raise _reject("expired", "a flag's expiry must be after its time")
+        if body.expires > record.ts + 365 * DAY_MS:
+            raise _reject("too_long", "a flag expires within 365 days")
+
+    def _check_appeal(self, record: Record, now_ms: int | None) -> None:
+        body = record.body
+        assert isinstance(body, Appeal)
+        if body.follows is not None:
+            e = self._ref(body.follows, RecordType.APPEAL, "appeal")
+            earlier = e.record.body
+            assert isinstance(earlier, Appeal)
+            if e.record.author != record.author:
+                raise _reject("not_author", "only the appeal's author records its outcome")
+            if earlier.requester != body.requester:
+                raise _reject("mismatch", "the outcome names another requester")
+
+    def _check_reply(self, record: Record, now_ms: int | None) -> None:
+        body = record.body
+        assert isinstance(body, Reply)
+        if body.about is not None:
+            e = self._ref(body.about, _REQUESTER_TYPES, "record replied to")
+            about = e.record.body
+            assert isinstance(about, Rating | Flag | Appeal | Reply)
+            if about.requester != body.requester:
+                raise _reject("mismatch", "the record replied to is about another requester")
+
+    def _check_retraction(self, record: Record, now_ms: int | None) -> None:
+        body = record.body
+        assert isinstance(body, Retraction)
+        e = self._ref(body.record, RETRACTABLE, "retracted record")
+        if e.record.author != record.author:
+            raise _reject("not_author", "members retract only their own records")
+        if body.record in self._retracted:
+            raise _reject("already_retracted", "that record is retracted already")
+
+    def _check_proposal(self, record: Record, now_ms: int | None) -> None:
+        body = record.body
+        assert isinstance(body, Proposal)
+        _, charter = self._charter_or_reject()
+        window = body.closes - body.opens
+        if not charter.min_window_ms <= window <= charter.max_window_ms:
+            raise _reject(
+                "bad_window",
+                f"the voting window must last {charter.min_window_ms}–{charter.max_window_ms} "
+                f"ms under the charter; this one lasts {window}",
+            )
+        if body.opens < record.ts - PROPOSAL_BACKDATE_MS:
+            raise _reject("bad_window", "a proposal cannot open in the past")
+        if body.kind is ProposalKind.ADMIT:
+            assert body.member is not None
+            if self.is_member(body.member):
+                raise _reject("already_member", f"{body.member} is already a member")
+            if body.application is not None:
+                e = self._ref(body.application, RecordType.MEMBER_APPLY, "application")
+                if e.record.author != body.member:
+                    raise _reject("mismatch", "the application is someone else's")
+        elif body.kind is ProposalKind.REVOKE:
+            assert body.member is not None
+            if not self.is_member(body.member):
+                raise _reject("not_member", f"{body.member} is not a member")
+        elif body.kind is ProposalKind.ELECT:
+            assert body.role is not None
+            if body.role not in charter.roles:
+                raise _reject("unknown_role", f"the charter has no role {body.role!r}")
+            outsiders = [c for c in body.candidates if not self.is_member(c)]
+            if outsiders:
+                raise _reject("not_member", f"candidates must be members: {', '.join(outsiders)}")
+        elif body.kind is ProposalKind.UNBLOCK:
+            assert body.requester is not None
+            if body.requester not in self._blocks:
+                raise _reject("not_blocked", f"{body.requester} is not blocked")
+
+    def _check_ballot(self, record: Record, now_ms: int | None) -> None:
+        body = record.body
+        assert isinstance(body, Ballot)
+        self._ref(body.proposal, RecordType.PROPOSAL, "proposal")
+        p = self._proposals[body.proposal]
+        prop = p.entry.record.body
+        assert isinstance(prop, Proposal)
+        if p.decision is not None:
+            raise _reject("voting_closed", "this proposal has been decided")
+        if record.author not in p.roster:
+            raise _reject(
+                "not_eligible", "only members on the roster when the proposal opened may vote on it"
+            )
+        if body.choice not in prop.choices:
+            raise _reject(
+                "bad_choice", f"choice {body.choice!r} is not one of {', '.join(prop.choices)}"
+            )
+        if record.ts < prop.opens:
+            raise _reject("voting_not_open", "voting on this proposal has not opened yet")
+        if record.ts >= prop.closes or (now_ms is not None and now_ms >= prop.closes):
+            raise _reject("voting_closed", "voting on this proposal has closed")
+
+    def _check_decision(self, record: Record, now_ms: int | None) -> None:
+        body = record.body
+        assert isinstance(body, Decision)
+        self._ref(body.proposal, RecordType.PROPOSAL, "proposal")
+        p = self._proposals[body.proposal]
+        prop = p.entry.record.body
+        assert isinstance(prop, Proposal)
+        if p.decision is not None:
+            raise _reject("already_decided", "this proposal has a decision already")
+        if record.ts < prop.closes:
+            raise _reject("voting_open", "a decision comes after the voting window closes")
+        charter = self._charters[p.charter_id]
+        check_decision(body, p.freeze().tally(charter, record.ts))
+
+    def _check_block(self, record: Record, now_ms: int | None) -> None:
+        body = record.body
+        assert isinstance(body, Block)
+        _, charter = self._charter_or_reject()
+        if record.ts >= body.review:
+            raise _reject("bad_review", "a block's review date is after the block")
+        active = self._blocks.get(body.requester)
+        if body.decision is not None:
+            _, prop = self._passed(body.decision, [ProposalKind.BLOCK])
+            if prop.requester != body.requester or prop.reason != body.reason:
+                raise _reject("mismatch", "the block differs from the decision's proposal")
+            return
+        if active is not None:
+            raise _reject("already_blocked", f"{body.requester} is blocked already")
+        expected = self._provisional_flags(body.requester, charter, record.ts)
+        if expected != body.flags:
+            raise _reject(
+                "flags_mismatch",
+                "the cited flags are not exactly those that cross the charter's block rule",
+            )
+        if body.review != record.ts + charter.block_rule.review_days * DAY_MS:
+            raise _reject("bad_review", "a provisional block's review date follows the charter")
+        if body.reason != _main_reason(self._entries[f].record for f in body.flags):
+            raise _reject("mismatch", "a provisional block's reason is its flags' commonest")
+
+    def _check_unblock(self, record: Record, now_ms: int | None) -> None:
+        body = record.body
+        assert isinstance(body, Unblock)
+        e = self._ref(body.block, RecordType.BLOCK, "block")
+        if self._blocks.get(body.requester) != e:
+            raise _reject("not_blocked", "that block is not the requester's active block")
+        block = e.record.body
+        assert isinstance(block, Block)
+        if body.why == "decision":
+            assert body.decision is not None
+            _, prop = self._passed(body.decision, [ProposalKind.UNBLOCK])
+            if prop.requester != body.requester:
+                raise _reject("mismatch", "the decision unblocked another requester")
+        elif body.why == "review":
+            if record.ts < block.review:
+                raise _reject("too_early", "the block's review date has not come")
+        elif body.why == "retracted":
+            if not block.provisional or not self._retracted_below(block):
+                raise _reject("still_flagged", "the block's flags still cross the rule")
+        elif not block.provisional or any(
+            _flag(self._entries[f].record).expires > record.ts for f in block.flags
+        ):
+            raise _reject("still_flagged", "the block's flags have not all expired")
+
+    def _retracted_below(self, block: Block) -> bool:
+        _, charter = self._charter_or_reject()
+        live = {self._entries[f].record.author for f in block.flags if f not in self._retracted}
+        return len(live) < charter.block_rule.flags
+
+    def _check_policy(self, record: Record, now_ms: int | None) -> None:
+        body = record.body
+        assert isinstance(body, FederationPolicy)
+        if body.decision is not None:
+            self._ref(body.decision, RecordType.DECISION, "decision")
+        if any(f.coop == self.coop for f in body.follow):
+            raise _reject("bad_policy", "a co-op does not follow itself")
+
+    def _provisional_flags(
+        self, requester: RequesterRef, charter: Charter, now_ms: int
+    ) -> tuple[bytes, ...] | None:
+        # Only flags by current members count: a revoked member's flags stay in the log but
+        # no longer move the co-op to act.
+        flags = [
+            e.record for e in self._flags.get(requester, ()) if self.is_member(e.record.author)
+        ]
+        return provisional_block_flags(
+            charter, flags, now_ms, excluded=frozenset(self._retracted | self._cited_flags)
+        )
+
+    # ------------------------------------------------------------------ applying
+
+    def apply(self, record: Record, *, now_ms: int | None = None) -> Entry:
+        """Check ``record`` and append it; return its entry. Raises and changes nothing if not."""
+        self.check(record, now_ms=now_ms)
+        entry = Entry(self.size, record)
+        self._entries[record.id] = entry
+        self.size += 1
+        body = record.body
+        rtype = record.type
+        if rtype is not RecordType.CHARTER and not (
+            isinstance(body, MemberAdmit) and body.via == "founder"
+        ):
+            self._founding = False
+        if isinstance(body, Charter):
+            self._charter = entry
+            self._charters[record.id] = body
+            if body.decision is not None:
+                self._consumed.add(body.decision)
+        elif isinstance(body, MemberAdmit):
+            self._intervals.setdefault(body.member, []).append([entry.index, None])
+            self._current.add(body.member)
+            if body.via == "invite" and body.ref is not None:
+                self._invites_used.add(body.ref)
+            elif body.via == "decision" and body.ref is not None:
+                self._consumed.add(body.ref)
+        elif isinstance(body, MemberRevoke):
+            self._intervals[body.member][-1][1] = entry.index
+            self._current.discard(body.member)
+            if body.via == "decision":
+                self._consumed.add(body.ref)
+            for role, holder in list(self._roles.items()):
+                if holder == body.member:
+                    del self._roles[role]
+        elif isinstance(body, RoleAssign):
+            self._roles[body.role] = body.member
+            self._consumed.add(body.decision)
+        elif isinstance(body, Rating | Appeal | Reply):
+            self._about.setdefault(body.requester, []).append(entry)
+        elif isinstance(body, Flag):
+            self._about.setdefault(body.requester, []).append(entry)
+            self._flags.setdefault(body.requester, []).append(entry)
+        elif isinstance(body, RequesterKey):
+            self._requester_keys.setdefault(body.requester, set()).add(body.key)
+        elif isinstance(body, RequesterAlias):
+            self._aliases[body.requester] = body.alias_of
+        elif isinstance(body, Retraction):
+            self._retracted.add(body.record)
+        elif isinstance(body, Proposal):
+            assert self._charter is not None
+            self._proposals[record.id] = _Proposal(
+                entry=entry, charter_id=self._charter.record.id, roster=frozenset(self._current)
+            )
+        elif isinstance(body, Ballot):
+            self._proposals[body.proposal].ballots.append(entry)
+        elif isinstance(body, Decision):
+            self._proposals[body.proposal].decision = entry
+        elif isinstance(body, Block):
+            self._blocks[body.requester] = entry
+            self._cited_flags.update(body.flags)
+            if body.decision is not None:
+                self._consumed.add(body.decision)
+        elif isinstance(body, Unblock):
+            del self._blocks[body.requester]
+            if body.decision is not None:
+                self._consumed.add(body.decision)
+        elif isinstance(body, FederationPolicy):
+            self._policy = entry
+        return entry
+
+    # ------------------------------------------------------------------ governance at work
+
+    def due(self, now_ms: int) -> tuple[Body, ...]:
+        """What the co-op's key must sign now, in order; append them, then ask again.
+
+        Consequences of a decision are listed once the decision is in the log.
+        """
+        ch = self.charter
+        if ch is None:
+            return ()
+        charter_id, charter = ch
+        out: list[Body] = []
+        for p in self._proposals.values():
+            prop = p.entry.record.body
+            assert isinstance(prop, Proposal)
+            if p.decision is None and now_ms >= prop.closes:
+                t = p.freeze().tally(self._charters[p.charter_id], now_ms)
+                out.append(t.to_decision())
+            elif p.decision is not None and p.decision.record.id not in self._consumed:
+                out.extend(self._consequence(p, prop, now_ms, charter_id))
+        for requester, flags in self._flags.items():
+            if requester in self._blocks or not flags:
+                continue
+            cited = self._provisional_flags(requester, charter, now_ms)
+            if cited is not None:
+                out.append(
+                    Block(
+                        requester=requester,
+                        reason=_main_reason(self._entries[f].record for f in cited),
+                        provisional=True,
+                        review=now_ms + charter.block_rule.review_days * DAY_MS,
+                        flags=cited,
+                    )
+                )
+        for requester, entry in self._blocks.items():
+            block = entry.record.body
+            assert isinstance(block, Block)
+            if now_ms >= block.review:
+                out.append(Unblock(requester=requester, block=entry.record.id, why="review"))
+            elif block.provisional and self._retracted_below(block):
+                out.append(Unblock(requester=requester, block=entry.record.id, why="retracted"))
+        return tuple(out)
+
+    def _consequence(
+        self, p: _Proposal, prop: Proposal, now_ms: int, charter_id: bytes
+    ) -> list[Body]:
+        dec_entry = p.decision
+        assert dec_entry is not None
+        dec = dec_entry.record.body
+        assert isinstance(dec, Decision)
+        did = dec_entry.record.id
+        kind = prop.kind
+        if kind is ProposalKind.ELECT and dec.result == "elected":
+            assert prop.role is not None and dec.winner is not None
+            if self.is_member(dec.winner):
+                return [RoleAssign(role=prop.role, member=dec.winner, decision=did)]
+            return []
+        if dec.result != "passed":
+            return []
+        if kind is ProposalKind.ADMIT and prop.member and not self.is_member(prop.member):
+            return [MemberAdmit(member=prop.member, via="decision", ref=did)]
+        if kind is ProposalKind.REVOKE and prop.member and self.is_member(prop.member):
+            return [MemberRevoke(member=prop.member, via="decision", ref=did)]
+        if kind is ProposalKind.BLOCK:
+            assert prop.requester is not None and prop.reason is not None
+            return [
+                Block(
+                    requester=prop.requester,
+                    reason=prop.reason,
+                    provisional=False,
+                    review=now_ms + DECISION_BLOCK_REVIEW_MS,
+                    decision=did,
+                )
+            ]
+        if kind is ProposalKind.UNBLOCK:
+            assert prop.requester is not None
+            active = self._blocks.get(prop.requester)
+            if active is not None:
+                return [
+                    Unblock(
+                        requester=prop.requester,
+                        block=active.record.id,
+                        why="decision",
+                        decision=did,
+                    )
+                ]
+            return []
+        if kind is ProposalKind.AMEND:
+            assert prop.charter is not None
+            rules = prop.charter.rules_value()
+            return [Charter.from_value({**rules, "supersedes": charter_id, "decision": did})]
+        return []
+
+
+def _flag(record: Record) -> Flag:
+    body = record.body
+    assert isinstance(body, Flag)
+    return body
+
+
+def _main_reason(records: Iterable[Record]) -> FlagReason:
+    """The commonest reason among flags; ties go to the reason first in bytewise order."""
+    counts = Counter(_flag(r).reason for r in records)
+    return min(counts, key=lambda reason: (-counts[reason], reason.value.encode()))
+
+
+_CHECKS = {
+    RecordType.CHARTER: CoopState._check_charter,
+    RecordType.MEMBER_ADMIT: CoopState._check_admit,
+    RecordType.MEMBER_REVOKE: CoopState._check_revoke,
+    RecordType.ROLE_ASSIGN: CoopState._check_role,
+    RecordType.FLAG: CoopState._check_flag,
+    RecordType.APPEAL: CoopState._check_appeal,
+    RecordType.REPLY: CoopState._check_reply,
+    RecordType.RETRACTION: CoopState._check_retraction,
+    RecordType.PROPOSAL: CoopState._check_proposal,
+    RecordType.BALLOT: CoopState._check_ballot,
+    RecordType.DECISION: CoopState._check_decision,
+    RecordType.BLOCK: CoopState._check_block,
+    RecordType.UNBLOCK: CoopState._check_unblock,
+    RecordType.FEDERATION_POLICY: CoopState._check_policy,
+}
