@@ -1,0 +1,249 @@
+"""The sync state machine between two co-ops wired together in memory (h11's ConnectionPair)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from coopfed.protocol.checkpoint import SignedCheckpoint
+from coopfed.protocol.errors import LocalProtocolError
+from coopfed.protocol.merkle import Frontier, MemoryTree
+from coopfed.protocol.records import Rating, RequesterRef, sign_record
+from coopfed.protocol.state import CoopState
+from coopfed.protocol.sync import (
+    AcceptCheckpoint,
+    Action,
+    Equivocated,
+    FetchCheckpoint,
+    FetchConsistency,
+    FetchEntries,
+    LogInvalid,
+    Refused,
+    Stale,
+    StorePage,
+    SyncSession,
+    UpToDate,
+)
+from coopfed.protocol.witness import log_verifier
+
+from .conftest import MemoryLog, key
+
+REQ = RequesterRef(platform="prolific", id="5f3c9a")
+
+
+class Follower:
+    """What a following node stores about one peer log, as a real node would."""
+
+    def __init__(self, coop: str) -> None:
+        self.coop = coop
+        self.state = CoopState(coop)
+        self.frontier = Frontier.empty()
+        self.verified: SignedCheckpoint | None = None
+        self.raws: list[bytes] = []
+        self.requests = 0
+
+    def session(self, page_size: int = 4) -> SyncSession:
+        # A fresh state rebuilt from what was stored, as after a restart.
+        state = CoopState(self.coop)
+        for raw in self.raws:
+            from coopfed.protocol.records import Record
+
+            state.apply(Record.from_bytes(raw))
+        self.state = state
+        return SyncSession(
+            coop=self.coop,
+            state=state,
+            frontier=self.frontier,
+            verified=self.verified,
+            page_size=page_size,
+        )
+
+
+def run(
+    follower: Follower,
+    source: MemoryLog,
+    *,
+    note: bytes | None = None,
+    tamper: Callable[[int, bytes], bytes] = lambda i, raw: raw,
+    stop_after_pages: int | None = None,
+    page_size: int = 4,
+) -> list[Action]:
+    """Drive a session against ``source``; carry out its actions like a node would."""
+    s = follower.session(page_size)
+    todo: list[Action] = s.start()
+    done: list[Action] = []
+    pages = 0
+    while todo:
+        a = todo.pop(0)
+        done.append(a)
+        follower.requests += isinstance(a, FetchCheckpoint | FetchConsistency | FetchEntries)
+        if isinstance(a, FetchCheckpoint):
+            todo += s.receive_checkpoint(note if note is not None else source.checkpoint())
+        elif isinstance(a, FetchConsistency):
+            proof = source.tree.consistency_proof(a.old, a.new)
+            todo += (
+                s.receive_consistency(proof)
+                if s.phase.value == "await_consistency"
+                else s.receive_page_proof(proof)
+            )
+        elif isinstance(a, FetchEntries):
+            todo += s.receive_entries([tamper(i, source.raws[i]) for i in range(a.start, a.end)])
+        elif isinstance(a, AcceptCheckpoint):
+            follower.verified = a.checkpoint
+        elif isinstance(a, StorePage):
+            assert a.start == len(follower.raws)
+            follower.raws += [r.raw for r in a.records]
+            follower.frontier = a.frontier
+            pages += 1
+            if stop_after_pages is not None and pages >= stop_after_pages:
+                break
+    return done
+
+
+def grow(log: MemoryLog, n: int) -> None:
+    for i in range(n):
+        log.append(("ana", "bo", "cy")[i % 3], Rating(requester=REQ, text=f"report {i}"))
+
+
+def test_full_catch_up_then_one_request_when_nothing_changed() -> None:
+    peer = MemoryLog("coop-a")
+    grow(peer, 10)
+    f = Follower(peer.did)
+    actions = run(f, peer)
+    assert isinstance(actions[-1], UpToDate)
+    assert f.raws == peer.raws
+    assert f.frontier.root() == peer.tree.root()
+    assert f.state.members() == peer.state.members()
+    f.requests = 0
+    actions = run(f, peer)
+    assert [type(a) for a in actions] == [FetchCheckpoint, UpToDate]
+    assert f.requests == 1
+
+
+def test_incremental_sync_checks_consistency() -> None:
+    peer = MemoryLog("coop-a")
+    grow(peer, 5)
+    f = Follower(peer.did)
+    run(f, peer)
+    grow(peer, 6)
+    actions = run(f, peer)
+    assert any(isinstance(a, FetchConsistency) for a in actions)
+    assert isinstance(actions[-1], UpToDate) and f.raws == peer.raws
+
+
+def test_resume_after_interruption() -> None:
+    peer = MemoryLog("coop-a")
+    grow(peer, 20)
+    f = Follower(peer.did)
+    run(f, peer, stop_after_pages=2)
+    assert 0 < len(f.raws) < len(peer.raws)
+    stored = len(f.raws)
+    actions = run(f, peer)
+    first_fetch = next(a for a in actions if isinstance(a, FetchEntries))
+    assert first_fetch.start == stored
+    assert f.raws == peer.raws
+
+
+def test_tampered_entry_is_refused_and_nothing_of_its_page_stored() -> None:
+    peer = MemoryLog("coop-a")
+    grow(peer, 10)
+    f = Follower(peer.did)
+
+    def flip(i: int, raw: bytes) -> bytes:
+        return raw[:-1] + bytes([raw[-1] ^ 1]) if i == 9 else raw
+
+    actions = run(f, peer, tamper=flip)
+    assert isinstance(actions[-1], Refused)
+    # Pages before the tampered one verified and were kept; the bad page was not.
+    assert len(f.raws) == 8 and f.raws == peer.raws[:8]
+
+
+def test_forked_log_is_caught_with_a_proof() -> None:
+    peer = MemoryLog("coop-a")
+    grow(peer, 6)
+    f = Follower(peer.did)
+    run(f, peer)
+    # The co-op signs a different history of the same size.
+    fork = MemoryLog("coop-a")
+    grow(fork, 5)
+    fork.append("bo", Rating(requester=REQ, text="a different story"))
+    actions = run(f, fork)
+    ev = actions[-1]
+    assert isinstance(ev, Equivocated)
+    ev.proof.verify(log_verifier(peer.did))
+    # A fork that also grew is caught through the consistency proof.
+    grow(fork, 3)
+    actions = run(f, fork)
+    assert isinstance(actions[-1], Equivocated)
+    ev2 = actions[-1]
+    assert isinstance(ev2, Equivocated)
+    ev2.proof.verify(log_verifier(peer.did))
+
+
+def test_invalid_record_in_signed_log_stores_valid_prefix() -> None:
+    peer = MemoryLog("coop-a")
+    grow(peer, 2)
+    # The operator slips a non-member's record into the signed tree, bypassing the rules.
+    bad = sign_record(
+        key("mallory"), coop=peer.did, ts=peer.now + 1, body=Rating(requester=REQ, text="fake")
+    )
+    peer.tree.append(bad.raw)
+    peer.raws.append(bad.raw)
+    f = Follower(peer.did)
+    actions = run(f, peer, page_size=16)
+    problem = actions[-1]
+    assert isinstance(problem, LogInvalid) and problem.code == "not_member"
+    assert problem.index == len(peer.raws) - 1
+    assert f.raws == peer.raws[:-1]
+
+
+def test_foreign_or_badly_signed_checkpoint_is_refused() -> None:
+    peer = MemoryLog("coop-a")
+    other = MemoryLog("coop-b")
+    f = Follower(peer.did)
+    actions = run(f, peer, note=other.checkpoint())
+    assert isinstance(actions[-1], Refused)
+    note = bytearray(peer.checkpoint())
+    note[-5] ^= 1
+    assert isinstance(run(f, peer, note=bytes(note))[-1], Refused)
+    assert f.raws == []
+
+
+def test_stale_checkpoint_from_a_mirror() -> None:
+    peer = MemoryLog("coop-a")
+    grow(peer, 6)
+    f = Follower(peer.did)
+    run(f, peer)
+    actions = run(f, peer, note=peer.checkpoint(size=3))
+    assert actions[-1] == Stale(3)
+
+
+def test_wrong_number_of_entries_is_refused() -> None:
+    peer = MemoryLog("coop-a")
+    grow(peer, 6)
+    f = Follower(peer.did)
+    s = f.session()
+    s.start()
+    (_accept, fetch) = s.receive_checkpoint(peer.checkpoint())
+    assert isinstance(fetch, FetchEntries)
+    (refused,) = s.receive_entries(peer.raws[fetch.start : fetch.end - 1])
+    assert isinstance(refused, Refused) and refused.code == "bad_page"
+
+
+def test_illegal_moves_raise() -> None:
+    peer = MemoryLog("coop-a")
+    s = Follower(peer.did).session()
+    with pytest.raises(LocalProtocolError):
+        s.receive_entries([])
+    s.start()
+    with pytest.raises(LocalProtocolError):
+        s.start()
+
+
+def test_state_and_frontier_must_agree() -> None:
+    peer = MemoryLog("coop-a")
+    tree = MemoryTree()
+    tree.append(b"x")
+    with pytest.raises(LocalProtocolError):
+        SyncSession(coop=peer.did, state=CoopState(peer.did), frontier=tree.frontier, verified=None)
