@@ -10,6 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from coopfed.protocol import merkle
 from coopfed.protocol.encoding import encode
 from coopfed.protocol.errors import (
@@ -47,8 +50,6 @@ from coopfed.protocol.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 VECTORS_DIR = Path(__file__).resolve().parents[2] / "spec" / "vectors"
 VECTORS: dict[str, Any] = json.loads((VECTORS_DIR / "merkle.json").read_text(encoding="utf-8"))
