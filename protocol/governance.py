@@ -63,6 +63,7 @@ _DECISION_FIELDS: Final = (
     "proposal",
     "charter",
     "roster_size",
+    "roster_root",
     "ballots",
     "ballots_root",
     "counts",
@@ -79,6 +80,8 @@ class Tally:
     proposal_id: bytes
     charter_id: bytes
     roster_size: int
+    #: RFC 6962 Merkle root over the roster's DIDs (UTF-8) as leaves, sorted bytewise.
+    roster_root: bytes
     #: Every choice of the proposal, sorted bytewise, zeros included.
     counts: tuple[tuple[str, int], ...]
     #: Ids of the counted ballots, sorted bytewise.
@@ -107,6 +110,7 @@ class Tally:
             quorum_met=self.quorum_met,
             charter=self.charter_id,
             roster_size=self.roster_size,
+            roster_root=self.roster_root,
             ballots=len(self.counted),
             ballots_root=self.ballots_root,
             winner=self.winner,
@@ -252,6 +256,7 @@ def tally(
         proposal_id=proposal.id,
         charter_id=charter_id,
         roster_size=roster_size,
+        roster_root=roster_root(roster),
         counts=counts,
         counted=counted,
         ballots_root=ballots_root(counted),
@@ -296,6 +301,15 @@ def idea_launched(charter: Charter, up: int, down: int) -> bool:
     return up > charter.idea_up and up * 2 >= up + down
 
 
+def roster_root(roster: Iterable[str]) -> bytes:
+    """RFC 6962 Merkle root over the roster: each DID's UTF-8 bytes one leaf, sorted bytewise.
+
+    The decision commits to exactly who could vote, so a bundle's roster is bound to it.
+    """
+    dids = sorted({d.encode("utf-8") for d in roster})
+    return root_from_leaf_hashes([leaf_hash(d) for d in dids])
+
+
 def ballots_root(ids: Sequence[bytes]) -> bytes:
     """RFC 6962 Merkle root with each 32-byte id as one leaf's data, in the order given."""
     hashes = [leaf_hash(_check_id(f"ids[{i}]", x)) for i, x in enumerate(ids)]
@@ -308,8 +322,8 @@ def ballots_root(ids: Sequence[bytes]) -> bytes:
 def check_decision(decision: Decision, expected: Tally) -> None:
     """Return None when ``decision`` states ``expected``; else raise RecordRejected.
 
-    Fields are compared in a fixed order (proposal, charter, roster_size, ballots,
-    ballots_root, counts, quorum_met, result, winner) and the first that differs is named.
+    Fields are compared in a fixed order (proposal, charter, roster_size, roster_root,
+    ballots, ballots_root, counts, quorum_met, result, winner) and the first that differs is named.
     """
     if not isinstance(decision, Decision):
         raise LocalProtocolError(f"decision must be a Decision body, got {_describe(decision)}")

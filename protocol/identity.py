@@ -22,7 +22,7 @@ B58_ALPHABET: Final = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxy
 _B58_INDEX: Final = {c: i for i, c in enumerate(B58_ALPHABET)}
 DID_KEY_PREFIX: Final = "did:key:"
 ED25519_MULTICODEC: Final = b"\xed\x01"
-#: A did:key for Ed25519 is always this long: "did:key:z" + 46 or 47 base58 digits.
+#: An Ed25519 did:key is always 56 characters ("did:key:z" + 47 base58 digits); allow some slack.
 MAX_DID_LENGTH: Final = 64
 HANDLE_DOMAIN: Final = b"coopfed/handle/v1\x00"
 
@@ -119,6 +119,8 @@ class Identity:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "did", did_from_public_key(self.public_key))
+        if not nacl.bindings.crypto_core_ed25519_is_valid_point(self.public_key):
+            raise InvalidIdentity("the key is a small-order or invalid Ed25519 point")
 
     @classmethod
     def from_did(cls, did: str) -> Identity:

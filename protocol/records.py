@@ -115,7 +115,11 @@ class _Fields:
             if required:
                 raise InvalidRecord(f"{self.path}.{key} is required")
             return None
-        return self.value[key]
+        value = self.value[key]
+        if value is None:
+            # Absent and nil would be two encodings of one body: only absence is allowed.
+            raise InvalidRecord(f"{self.path}.{key} is nil; leave an unset field out instead")
+        return value
 
     def done(self) -> None:
         extra = sorted(set(self.value) - self._seen)
@@ -248,6 +252,17 @@ def _enum(v: object, enum: type[E], path: str) -> E:
         allowed = ", ".join(m.value for m in enum)
         raise InvalidRecord(f"{path} must be one of: {allowed}; got {v!r}")
     return enum(v)
+
+
+def _choice(v: object, path: str) -> str:
+    """A ballot choice: a word such as ``yes`` or ``up``, or a candidate's did:key."""
+    if type(v) is not str:
+        raise InvalidRecord(f"{path} must be text, got {_kind(v)}")
+    if v.startswith("did:"):
+        return _did(v, path)
+    if _CHOICE_RE.fullmatch(v) is None:
+        raise InvalidRecord(f"{path} {v!r} is not a choice (a word or a did:key)")
+    return v
 
 
 def _strictly_sorted(items: list[Any], key: Callable[[Any], Any], path: str) -> None:
@@ -643,6 +658,13 @@ class Rating(Body):
             }
         )
 
+    def __post_init__(self) -> None:
+        # Scores are kept in SCORE_DIMENSIONS order whatever order the caller gave.
+        order = {d: i for i, d in enumerate(SCORE_DIMENSIONS)}
+        if any(type(d) is not str or d not in order for d, _ in self.scores):
+            raise InvalidRecord(f"score dimensions are {', '.join(SCORE_DIMENSIONS)}")
+        object.__setattr__(self, "scores", tuple(sorted(self.scores, key=lambda x: order[x[0]])))
+
     def score(self, dim: str) -> int | None:
         return dict(self.scores).get(dim)
 
@@ -966,13 +988,7 @@ class Ballot(Body):
         choice = f.raw("choice")
         if type(choice) is not str:
             raise InvalidRecord(f"body.choice must be text, got {_kind(choice)}")
-        if _CHOICE_RE.fullmatch(choice) is None:
-            try:
-                _did(choice, "body.choice")
-            except InvalidRecord:
-                raise InvalidRecord(
-                    f"body.choice {choice!r} is not a choice or a did:key"
-                ) from None
+        _choice(choice, "body.choice")
         out = cls(choice=choice, proposal=f.digest("proposal") or b"")
         f.done()
         return out
@@ -997,6 +1013,7 @@ class Decision(Body):
     quorum_met: bool
     charter: bytes
     roster_size: int
+    roster_root: bytes
     ballots: int
     ballots_root: bytes
     winner: str | None = None
@@ -1017,10 +1034,7 @@ class Decision(Body):
         c = _Fields(f.raw("counts"), "body.counts")
         counts = []
         for key in sorted(c.value, key=lambda k: k.encode() if type(k) is str else b""):
-            if type(key) is not str or (
-                _CHOICE_RE.fullmatch(key) is None and not key.startswith("did:key:")
-            ):
-                raise InvalidRecord(f"body.counts key {key!r} is not a choice")
+            _choice(key, f"body.counts[{key!r}]")
             counts.append((key, _int(c.integer(key, lo=0, hi=10_000_000))))
         c.done()
         out = cls(
@@ -1032,6 +1046,7 @@ class Decision(Body):
             quorum_met=bool(f.boolean("quorum_met")),
             result=f.choice("result", cls.RESULTS) or "",
             roster_size=_int(f.integer("roster_size", lo=1, hi=10_000_000)),
+            roster_root=f.digest("roster_root") or b"",
             winner=f.did("winner", required=False),
         )
         f.done()
@@ -1051,6 +1066,7 @@ class Decision(Body):
                 "proposal": self.proposal,
                 "quorum_met": self.quorum_met,
                 "result": self.result,
+                "roster_root": self.roster_root,
                 "roster_size": self.roster_size,
                 "winner": self.winner,
             }

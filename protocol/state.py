@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Final
 
-from .errors import RecordRejected
+from .errors import LocalProtocolError, RecordRejected
 from .governance import Tally, check_decision, provisional_block_flags, tally
 from .records import (
     DAY_MS,
@@ -125,6 +125,9 @@ class CoopState:
         self.max_skew_ms = max_skew_ms
         self.size = 0
         self._entries: dict[bytes, Entry] = {}
+        self._log: list[Entry] = []
+        self._admits: dict[str, list[Entry]] = {}
+        self._charter_entries: list[Entry] = []
         self._charter: Entry | None = None
         self._charters: dict[bytes, Charter] = {}
         self._founding = True
@@ -176,6 +179,65 @@ class CoopState:
 
     def entry(self, rid: bytes) -> Entry | None:
         return self._entries.get(rid)
+
+    def entry_at(self, index: int) -> Entry:
+        """The entry at ``index`` (0 ≤ index < size)."""
+        if not 0 <= index < self.size:
+            raise LocalProtocolError(f"index {index} is outside the log of {self.size} entries")
+        return self._log[index]
+
+    def entries(self, start: int = 0, end: int | None = None) -> tuple[Entry, ...]:
+        """Entries ``[start, end)`` in log order."""
+        return tuple(self._log[start:end])
+
+    def admission(self, did: str, before: int) -> Entry | None:
+        """The latest ``member.admit`` of ``did`` at an index below ``before``."""
+        found = None
+        for e in self._admits.get(did, ()):
+            if e.index < before:
+                found = e
+        return found
+
+    def charter_at(self, index: int) -> Entry:
+        """The charter in force for the entry at ``index`` (the latest before it)."""
+        found = None
+        for e in self._charter_entries:
+            if e.index < index or (index == 0 and e.index == 0):
+                found = e
+        if found is None:
+            raise LocalProtocolError(f"no charter precedes index {index}")
+        return found
+
+    def copy(self) -> CoopState:
+        """An independent copy: apply records to it without touching this state.
+
+        Records are immutable and shared; every container is copied.
+        """
+        other = CoopState.__new__(CoopState)
+        for name in _SLOTS:
+            value = getattr(self, name)
+            if name == "_proposals":
+                value = {
+                    k: _Proposal(
+                        entry=p.entry,
+                        charter_id=p.charter_id,
+                        roster=p.roster,
+                        ballots=list(p.ballots),
+                        decision=p.decision,
+                    )
+                    for k, p in value.items()
+                }
+            elif name == "_intervals":
+                value = {k: [list(iv) for iv in v] for k, v in value.items()}
+            elif isinstance(value, dict):
+                value = {
+                    k: (list(v) if isinstance(v, list) else set(v) if isinstance(v, set) else v)
+                    for k, v in value.items()
+                }
+            elif isinstance(value, list | set):
+                value = type(value)(value)
+            setattr(other, name, value)
+        return other
 
     def is_retracted(self, rid: bytes) -> bool:
         return rid in self._retracted
@@ -308,6 +370,11 @@ class CoopState:
                 )
         elif body.via == "invite":
             assert body.ref is not None
+            _, charter = self._charter_or_reject()
+            if charter.admission != "invite":
+                raise _reject(
+                    "invite_not_allowed", "the charter admits members by vote, not by invite"
+                )
             if body.ref in self._invites_used:
                 raise _reject("invite_used", "this invite has been redeemed already")
         else:
@@ -380,6 +447,8 @@ class CoopState:
         body = record.body
         assert isinstance(body, Proposal)
         _, charter = self._charter_or_reject()
+        if not self._current:
+            raise _reject("no_members", "a co-op with no members cannot vote on anything")
         window = body.closes - body.opens
         if not charter.min_window_ms <= window <= charter.max_window_ms:
             raise _reject(
@@ -471,7 +540,7 @@ class CoopState:
             )
         if body.review != record.ts + charter.block_rule.review_days * DAY_MS:
             raise _reject("bad_review", "a provisional block's review date follows the charter")
-        if body.reason != _main_reason(self._entries[f].record for f in body.flags):
+        if body.reason != main_reason(self._entries[f].record for f in body.flags):
             raise _reject("mismatch", "a provisional block's reason is its flags' commonest")
 
     def _check_unblock(self, record: Record, now_ms: int | None) -> None:
@@ -530,6 +599,7 @@ class CoopState:
         self.check(record, now_ms=now_ms)
         entry = Entry(self.size, record)
         self._entries[record.id] = entry
+        self._log.append(entry)
         self.size += 1
         body = record.body
         rtype = record.type
@@ -540,10 +610,12 @@ class CoopState:
         if isinstance(body, Charter):
             self._charter = entry
             self._charters[record.id] = body
+            self._charter_entries.append(entry)
             if body.decision is not None:
                 self._consumed.add(body.decision)
         elif isinstance(body, MemberAdmit):
             self._intervals.setdefault(body.member, []).append([entry.index, None])
+            self._admits.setdefault(body.member, []).append(entry)
             self._current.add(body.member)
             if body.via == "invite" and body.ref is not None:
                 self._invites_used.add(body.ref)
@@ -621,7 +693,7 @@ class CoopState:
                 out.append(
                     Block(
                         requester=requester,
-                        reason=_main_reason(self._entries[f].record for f in cited),
+                        reason=main_reason(self._entries[f].record for f in cited),
                         provisional=True,
                         review=now_ms + charter.block_rule.review_days * DAY_MS,
                         flags=cited,
@@ -693,7 +765,7 @@ def _flag(record: Record) -> Flag:
     return body
 
 
-def _main_reason(records: Iterable[Record]) -> FlagReason:
+def main_reason(records: Iterable[Record]) -> FlagReason:
     """The commonest reason among flags; ties go to the reason first in bytewise order."""
     counts = Counter(_flag(r).reason for r in records)
     return min(counts, key=lambda reason: (-counts[reason], reason.value.encode()))
@@ -715,3 +787,8 @@ _CHECKS = {
     RecordType.UNBLOCK: CoopState._check_unblock,
     RecordType.FEDERATION_POLICY: CoopState._check_policy,
 }
+
+
+_SLOTS: Final = tuple(
+    vars(CoopState("did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp")).keys()
+)

@@ -432,6 +432,7 @@ def invalid_cases() -> list[dict[str, Any]]:
         ("decision for another proposal", "proposal", mutated(good, proposal=other)),
         ("decision under another charter", "charter", mutated(good, charter=other)),
         ("decision with wrong roster size", "roster_size", mutated(good, roster_size=6)),
+        ("decision naming another roster", "roster_root", mutated(good, roster_root=other)),
         (
             "decision dropping a ballot",
             "ballots",

@@ -487,6 +487,7 @@ def test_to_decision_maps_every_field_and_signs() -> None:
         quorum_met=True,
         charter=CHARTER_ID,
         roster_size=6,
+        roster_root=t.roster_root,
         ballots=3,
         ballots_root=t.ballots_root,
         winner=C2,

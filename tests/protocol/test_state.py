@@ -275,6 +275,7 @@ def test_forged_decision_is_refused() -> None:
         quorum_met=True,
         charter=honest.charter,
         roster_size=honest.roster_size,
+        roster_root=honest.roster_root,
         ballots=honest.ballots,
         ballots_root=honest.ballots_root,
     )
