@@ -33,6 +33,7 @@ from .records import (
     Flag,
     FlagReason,
     MemberAdmit,
+    MemberResign,
     MemberRevoke,
     Proposal,
     ProposalKind,
@@ -145,6 +146,7 @@ class CoopState:
         self._aliases: dict[RequesterRef, RequesterRef] = {}
         self._policy: Entry | None = None
         self._roles: dict[str, str] = {}
+        self._resigned: dict[str, bytes] = {}  # member → their resignation not yet carried out
 
     # ------------------------------------------------------------------ reading
 
@@ -621,7 +623,10 @@ class CoopState:
                 self._invites_used.add(body.ref)
             elif body.via == "decision" and body.ref is not None:
                 self._consumed.add(body.ref)
+        elif isinstance(body, MemberResign):
+            self._resigned[record.author] = record.id
         elif isinstance(body, MemberRevoke):
+            self._resigned.pop(body.member, None)
             self._intervals[body.member][-1][1] = entry.index
             self._current.discard(body.member)
             if body.via == "decision":
@@ -685,6 +690,8 @@ class CoopState:
                 out.append(t.to_decision())
             elif p.decision is not None and p.decision.record.id not in self._consumed:
                 out.extend(self._consequence(p, prop, now_ms, charter_id))
+        for member, resignation in self._resigned.items():
+            out.append(MemberRevoke(member=member, via="resignation", ref=resignation))
         for requester, flags in self._flags.items():
             if requester in self._blocks or not flags:
                 continue

@@ -326,6 +326,15 @@ def admit_index(c: Coop, admit: Record) -> int:
     return e.index + 1
 
 
+def test_resignation_is_carried_out_by_governance() -> None:
+    c = Coop()
+    c.by("cy", MemberResign(text="moving on"))
+    (revoke,) = c.govern()
+    assert isinstance(revoke.body, MemberRevoke) and revoke.body.via == "resignation"
+    assert key("cy").did not in c.state.members()
+    assert c.state.due(c.now) == ()
+
+
 def test_resignation() -> None:
     c = Coop()
     r = c.by("cy", MemberResign(text="moving on"))
@@ -464,8 +473,9 @@ def test_flag_counts_only_while_its_author_is_a_member() -> None:
     c.by("bo", flag())
     c.by("cy", flag())
     resign = c.by("cy", MemberResign())
-    # The block is due now (three members flagged)...
-    assert len(c.state.due(c.now)) == 1
+    # The block is due now (three members flagged), and so is cy's revocation...
+    due = c.state.due(c.now)
+    assert {type(b) for b in due} == {Block, MemberRevoke}
     c.own(MemberRevoke(member=key("cy").did, via="resignation", ref=resign.id))
     # ...but once cy has left, their flag no longer counts.
     assert c.state.due(c.now) == ()

@@ -1,0 +1,179 @@
+"""Every refusal the HTTP API gives: a 4xx status, a stable code and a sentence a person can act on.
+
+The body is always ``{"error": {"code": CODE, "message": MESSAGE}}`` with
+``Content-Type: application/json``. Protocol errors (:class:`RemoteProtocolError` and its
+subclasses) carry their own code; :data:`STATUS_BY_CODE` says which HTTP status each code
+gets. The rule of the table:
+
+- 400: the bytes or values sent are malformed, do not verify, or make no sense here
+  (including a record that cites a record this log does not hold: the request is wrong,
+  the URL is not);
+- 401: an operator endpoint was called without the right admin token;
+- 403: the signer has no standing to say this (not a member, revoked, not on the roster);
+- 404: the URL names something this node does not have;
+- 409: the record is valid but conflicts with the co-op's state (voting closed, already
+  decided, invite used, ...);
+- 413: too large; 415: wrong media type; 406: no acceptable representation.
+
+A code missing from the table falls back on its class: ``RecordRejected`` → 409, any other
+remote error → 400.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from aiohttp import web
+
+from coopfed.protocol.errors import DecodeError, RecordRejected, RemoteProtocolError
+
+#: HTTP status of each error code the node may answer with.
+STATUS_BY_CODE: Final[dict[str, int]] = {
+    # --- malformed or invalid input: 400
+    "bad_request": 400,
+    "invalid": 400,
+    "decode_error": 400,
+    "invalid_identity": 400,
+    "bad_signature": 400,
+    "invalid_record": 400,
+    "unsupported_version": 400,
+    "wrong_coop": 400,
+    "skew": 400,
+    "no_charter": 400,
+    "wrong_reference": 400,
+    "unknown_reference": 400,
+    "mismatch": 400,
+    "bad_choice": 400,
+    "bad_window": 400,
+    "bad_review": 400,
+    "bad_member": 400,
+    "bad_policy": 400,
+    "flags_mismatch": 400,
+    "expired": 400,
+    "too_long": 400,
+    "unknown_role": 400,
+    "not_passed": 400,
+    "bad_proof": 400,
+    "bad_tile": 400,
+    "bad_checkpoint": 400,
+    "malformed_checkpoint": 400,
+    "no_known_signature": 400,
+    "invalid_signature": 400,
+    "origin_mismatch": 400,
+    "bad_bundle": 400,
+    "not_coop_signed": 400,
+    "wrong_type": 400,
+    # --- no standing: 403
+    "not_member": 403,
+    "revoked": 403,
+    "not_eligible": 403,
+    "not_author": 403,
+    "not_requester_key": 403,
+    "coop_only": 403,
+    "bad_invite": 403,
+    "invite_required": 403,
+    "invite_not_allowed": 403,
+    # --- operator authentication: 401
+    "unauthorized": 401,
+    # --- unknown URL target: 404
+    "not_found": 404,
+    "bad_tile_path": 404,
+    "tile_not_available": 404,
+    "unknown_record": 404,
+    "unknown_proposal": 404,
+    "unknown_invite": 404,
+    # --- conflicts with the co-op's state: 409
+    "rejected": 409,
+    "duplicate": 409,
+    "voting_closed": 409,
+    "voting_not_open": 409,
+    "voting_open": 409,
+    "already_decided": 409,
+    "already_member": 409,
+    "already_retracted": 409,
+    "already_blocked": 409,
+    "already_applied": 409,
+    "not_blocked": 409,
+    "still_flagged": 409,
+    "too_early": 409,
+    "stale_charter": 409,
+    "not_founding": 409,
+    "invite_used": 409,
+    "invite_expired": 409,
+    "admission_by_vote": 409,
+    "admission_by_invite": 409,
+    "equivocation": 409,
+    "no_members": 409,
+    # --- size and media type
+    "too_large": 413,
+    "unsupported_media_type": 415,
+    "not_acceptable": 406,
+}
+
+
+class ApiError(Exception):
+    """A refusal raised inside a handler; the error middleware turns it into a response."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        status: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status if status is not None else STATUS_BY_CODE.get(code, 400)
+        self.headers = headers or {}
+
+
+def status_for(exc: RemoteProtocolError) -> int:
+    """The HTTP status of a protocol error, by its code, else by its class."""
+    status = STATUS_BY_CODE.get(exc.code)
+    if status is not None:
+        return status
+    return 409 if isinstance(exc, RecordRejected) else 400
+
+
+def from_protocol(exc: RemoteProtocolError) -> ApiError:
+    """The answer to a protocol error.
+
+    Every decoding fault is ``decode_error``; which one it was (``reserved``,
+    ``non_canonical``, ``truncated``, ...) ends the message.
+    """
+    if isinstance(exc, DecodeError) and exc.code != "too_large":
+        detail = "" if exc.code == "decode_error" else f" [{exc.code}]"
+        return ApiError(
+            "decode_error",
+            f"the body is not canonical coopfed MessagePack: {exc.message}{detail}",
+            status=400,
+        )
+    return ApiError(exc.code, exc.message, status=status_for(exc))
+
+
+def error_response(err: ApiError) -> web.Response:
+    return web.json_response(
+        {"error": {"code": err.code, "message": err.message}},
+        status=err.status,
+        headers=err.headers,
+    )
+
+
+#: What aiohttp's own HTTP exceptions become, so even its refusals have our shape.
+_HTTP_CODES: Final[dict[int, tuple[str, str]]] = {
+    400: ("bad_request", "the request is malformed"),
+    404: ("not_found", "there is nothing at this URL; see /openapi.json for the routes"),
+    405: ("method_not_allowed", "this URL does not take that method; see /openapi.json"),
+    413: ("too_large", "the request body is too large"),
+    415: ("unsupported_media_type", "the request body has the wrong media type"),
+}
+
+
+def from_http_exception(exc: web.HTTPException) -> ApiError:
+    code, message = _HTTP_CODES.get(exc.status, ("http_error", exc.reason))
+    if exc.status == 413:
+        message = f"the request body is larger than this node accepts ({exc.text})"
+    headers = {k: v for k, v in exc.headers.items() if k.lower() == "allow"}
+    return ApiError(code, message, status=exc.status, headers=headers)

@@ -1,0 +1,815 @@
+"""The node's service layer: a record is committed to the database before it is acknowledged.
+
+:class:`Node` holds the co-op's key, its :class:`CoopState` (the log folded in memory) and the
+:class:`Store`. Every append runs in one database transaction that holds the log's lock;
+inside it the node first folds in entries other processes committed, then checks the new
+records against that state, then inserts them with their tree nodes. Only after the commit
+does the in-memory state change, so a failed transaction leaves it as it was. The HTTP app
+(node/app.py) and the command line call nothing below this layer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import dataclasses
+import hashlib
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from coopfed.protocol.blocklist import Blocklist, effective_blocklist
+from coopfed.protocol.checkpoint import Checkpoint, log_origin, sign_checkpoint
+from coopfed.protocol.errors import (
+    LocalProtocolError,
+    RecordRejected,
+    RemoteProtocolError,
+    TallyError,
+)
+from coopfed.protocol.identity import Identity, SigningIdentity
+from coopfed.protocol.merkle import (
+    TILE_WIDTH,
+    Frontier,
+    consistency_proof,
+    inclusion_proof,
+    leaf_hash,
+    tile_available,
+    tile_bytes,
+)
+from coopfed.protocol.records import (
+    Block,
+    Body,
+    Charter,
+    MemberAdmit,
+    MemberApply,
+    Proposal,
+    ProposalKind,
+    Record,
+    RecordType,
+    RequesterRef,
+    Signer,
+    sign_record,
+)
+from coopfed.protocol.state import CoopState, Entry, ProposalInfo
+
+from .config import Config
+from .keys import COOP_KEY_FILE, new_seed, read_coop_key, write_admin_token, write_coop_key
+from .profile import requester_profile
+from .storage import StorageError, Store, StoredCheckpoint, WriteTx
+
+log = logging.getLogger(__name__)
+
+#: Most records one :meth:`Node.submit_many` call appends (one transaction).
+MAX_BATCH: Final = 1000
+#: Most entries one :meth:`Node.entries` call returns.
+MAX_ENTRIES: Final = 1000
+#: Longest an invite may stay valid.
+MAX_INVITE_TTL_S: Final = 90 * 86_400
+#: Upper bound on records one governance run signs (each is its own transaction).
+MAX_GOVERNANCE_STEPS: Final = 10_000
+PROPOSAL_STATUSES: Final = ("open", "closed", "decided")
+
+
+class NotFound(RemoteProtocolError):
+    """The request names something this node's log does not (yet) hold."""
+
+    code = "not_found"
+
+
+class NodeSetupError(RuntimeError):
+    """The data directory or database is not what ``create`` or ``open`` needs."""
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    id: bytes
+    index: int
+    created: bool
+
+
+def now_ms() -> int:
+    """The wall clock in Unix milliseconds (the node's only clock read)."""
+    return time.time_ns() // 1_000_000
+
+
+Build = Callable[[WriteTx], Awaitable[list[Record]]]
+
+
+class Node:
+    """A running co-op node: its key, its state in memory, its database."""
+
+    def __init__(
+        self, config: Config, store: Store, coop: SigningIdentity, state: CoopState, *, name: str
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.coop = coop
+        self.did = coop.did
+        self.origin = log_origin(coop.did)
+        self._name = name
+        self.state = state
+        # Serialises this process's writers and every change to ``state``. Writers in
+        # other processes are serialised by the database lock taken in Store.write().
+        self._lock = asyncio.Lock()
+        self._last_checkpoint: StoredCheckpoint | None = None
+        # When the first append not yet covered by a checkpoint happened (node clock, ms).
+        self._unsigned_since: int | None = None
+
+    @property
+    def name(self) -> str:
+        """The co-op's name, as the charter in force gives it."""
+        charter = self.state.charter
+        return self._name if charter is None else charter[1].name
+
+    # ------------------------------------------------------------------ life cycle
+
+    @classmethod
+    async def create(
+        cls, config: Config, *, name: str, charter: Charter, founders: Sequence[str], now_ms: int
+    ) -> Node:
+        """Found a co-op: its key, its database, its charter and founders, a first checkpoint.
+
+        ``name`` is the co-op's name; it replaces ``charter.name`` if they differ.
+        """
+        if len(set(founders)) != len(founders):
+            raise LocalProtocolError("founders must be distinct")
+        data_dir = config.data_dir
+        if (data_dir / COOP_KEY_FILE).exists():
+            raise NodeSetupError(f"{data_dir} holds a co-op already ({COOP_KEY_FILE} exists)")
+        if charter.supersedes is not None:
+            raise LocalProtocolError("a new co-op's charter supersedes nothing")
+        charter = dataclasses.replace(charter, name=name)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        store = await Store.open(config)
+        try:
+            if await store.size() != 0 or (await store.meta()).get("coop"):
+                raise NodeSetupError("the database holds a co-op's log already")
+            # The key is on disk (fsynced) before any record it signs is committed: a
+            # crash in between leaves an unused key, never a log nobody can extend.
+            coop = write_coop_key(data_dir, new_seed())
+            with contextlib.suppress(ValueError):  # keep an operator's existing token
+                write_admin_token(data_dir)
+            config.save()
+            node = cls(
+                config, store, coop, CoopState(coop.did, max_skew_ms=config.max_skew_ms), name=name
+            )
+            founding = [node._sign(charter, now_ms)]
+            founding += [
+                node._sign(MemberAdmit(member=did, via="founder"), now_ms) for did in founders
+            ]
+
+            async def build(tx: WriteTx) -> list[Record]:
+                await tx.set_meta({"coop": coop.did, "name": name, "created_ms": str(now_ms)})
+                return founding
+
+            await node._commit(build, now_ms=now_ms)
+            await node.sign_checkpoint(now_ms=now_ms)
+        except BaseException:
+            await store.close()
+            raise
+        return node
+
+    @classmethod
+    async def open(cls, config: Config) -> Node:
+        """Open an existing co-op: migrate the database and fold its log into memory."""
+        coop = read_coop_key(config.data_dir)
+        store = await Store.open(config)
+        try:
+            meta = await store.meta()
+            if meta.get("coop") != coop.did:
+                raise NodeSetupError(
+                    f"the database belongs to co-op {meta.get('coop')!r}, but "
+                    f"{config.data_dir / COOP_KEY_FILE} is the key of {coop.did}"
+                )
+            head = await store.head()
+            state = CoopState(coop.did, max_skew_ms=config.max_skew_ms)
+            frontier = Frontier.empty()
+            async for page in store.pages(0, head.size):
+                for idx, raw in page:
+                    if idx != state.size:
+                        raise StorageError(f"the log has a gap: entry {state.size} is missing")
+                    # No signature check: every record in this table was fully verified
+                    # before the transaction that stored it committed, and the database
+                    # is trusted as much as the key file beside it. Decoding still checks
+                    # every schema, and the tree check below catches changed bytes.
+                    state.apply(Record.from_bytes(raw, verify=False))
+                    frontier, _ = frontier.append(leaf_hash(raw))
+            if frontier != head:
+                raise StorageError(
+                    f"the log ({frontier.size} records, root {frontier.root().hex()}) and "
+                    f"the stored tree (size {head.size}, root {head.root().hex()}) disagree"
+                )
+            node = cls(config, store, coop, state, name=meta.get("name", ""))
+            node._last_checkpoint = await store.latest_checkpoint()
+            if node._checkpointed_size() < state.size:
+                node._unsigned_since = 0  # overdue: the next tick signs one
+        except BaseException:
+            await store.close()
+            raise
+        return node
+
+    async def close(self) -> None:
+        await self.store.close()
+
+    async def __aenter__(self) -> Node:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # ------------------------------------------------------------------ appending
+
+    def _sign(self, body: Body, ts: int) -> Record:
+        return sign_record(self.coop, coop=self.did, ts=ts, body=body)
+
+    async def _catch_up(self, tx: WriteTx) -> None:
+        """Fold in entries other processes committed (the log lock is held)."""
+        if tx.size == self.state.size:
+            return
+        if tx.size < self.state.size:
+            raise StorageError(
+                f"the database log ({tx.size}) is shorter than this node's ({self.state.size})"
+            )
+        self._fold(await tx.rows(self.state.size))
+
+    def _fold(self, rows: Sequence[tuple[int, bytes]]) -> None:
+        for idx, raw in rows:
+            if idx != self.state.size:
+                raise StorageError(f"the log has a gap: entry {self.state.size} is missing")
+            # Verified by the process that committed it; see Node.open.
+            self.state.apply(Record.from_bytes(raw, verify=False))
+
+    async def refresh(self) -> None:
+        """Fold in what other processes appended, unless a local writer is busy (it will)."""
+        if self._lock.locked() or await self.store.size() == self.state.size:
+            return
+        async with self._lock:
+            async for page in self.store.pages(self.state.size):
+                self._fold(page)
+
+    async def _commit(self, build: Build, *, now_ms: int) -> list[Entry]:
+        """Append what ``build`` returns (given the up-to-date state) in one transaction.
+
+        ``build`` runs with the log locked and ``self.state`` caught up; it may read and
+        write other tables in the same transaction. The records are checked in order
+        before anything is inserted; ``self.state`` changes only after the commit.
+        """
+        async with self._lock:
+            scratch: CoopState | None = None
+            async with self.store.write() as tx:
+                await self._catch_up(tx)
+                new = await build(tx)
+                if not new:
+                    return []
+                if len(new) == 1:
+                    self.state.check(new[0], now_ms=now_ms)
+                else:
+                    scratch = fork_state(self.state)
+                    for i, record in enumerate(new):
+                        try:
+                            scratch.apply(record, now_ms=now_ms)
+                        except RemoteProtocolError as exc:
+                            exc.add_note(f"record {i} of the {len(new)} in this batch")
+                            raise
+                indexes = await tx.append(new)
+            # Committed. The same check with the same clock passes again, so apply cannot fail.
+            if scratch is None:
+                entries = [self.state.apply(new[0], now_ms=now_ms)]
+            else:
+                self.state = scratch
+                entries = [e for e in (scratch.entry(r.id) for r in new) if e is not None]
+            assert [e.index for e in entries] == indexes
+            if self._unsigned_since is None:
+                self._unsigned_since = now_ms
+        await self._maybe_checkpoint(now_ms=now_ms, count_only=True)
+        return entries
+
+    async def _commit_one(self, record: Record, *, now_ms: int) -> SubmitResult:
+        done = self.state.entry(record.id)
+        if done is not None:
+            return SubmitResult(record.id, done.index, False)
+        replay: list[Entry] = []
+
+        async def build(tx: WriteTx) -> list[Record]:
+            earlier = self.state.entry(record.id)
+            if earlier is not None:  # another process appended it meanwhile
+                replay.append(earlier)
+                return []
+            return [record]
+
+        entries = await self._commit(build, now_ms=now_ms)
+        if replay:
+            return SubmitResult(record.id, replay[0].index, False)
+        return SubmitResult(record.id, entries[0].index, True)
+
+    @staticmethod
+    def _check_submittable(record: Record) -> None:
+        signer = type(record.body).SIGNER
+        if signer is Signer.COOP:
+            raise RecordRejected(
+                f"a {record.type.value} record is signed and appended by the co-op's node "
+                "itself, not posted",
+                code="coop_only",
+            )
+        if record.type is RecordType.MEMBER_APPLY:
+            raise RecordRejected(
+                "an application is posted to the join endpoint (with an invite token, or "
+                "to be voted on), not as a plain record",
+                code="wrong_type",
+            )
+
+    async def submit(self, raw: bytes, *, now_ms: int) -> SubmitResult:
+        """Verify and append a record a member (or a requester) signed; replays are harmless.
+
+        Raises ``DecodeError``, ``InvalidRecord``, ``InvalidSignature`` for bad bytes and
+        ``RecordRejected`` (with its code) when the co-op's state does not admit it.
+        """
+        record = Record.from_bytes(raw)
+        self._check_submittable(record)
+        return await self._commit_one(record, now_ms=now_ms)
+
+    async def submit_many(self, raws: Sequence[bytes], *, now_ms: int) -> list[SubmitResult]:
+        """Append a page of records in one transaction: all of them, or none.
+
+        Records already in the log (and repeats within the page) come back with
+        ``created`` false. The first bad record raises, with a note saying which it was.
+        """
+        if len(raws) > MAX_BATCH:
+            raise LocalProtocolError(f"at most {MAX_BATCH} records per batch, got {len(raws)}")
+        parsed = []
+        for i, raw in enumerate(raws):
+            try:
+                record = Record.from_bytes(raw)
+                self._check_submittable(record)
+            except RemoteProtocolError as exc:
+                exc.add_note(f"record {i} of the {len(raws)} in this batch")
+                raise
+            parsed.append(record)
+
+        async def build(tx: WriteTx) -> list[Record]:
+            fresh: dict[bytes, Record] = {}
+            for record in parsed:
+                if self.state.entry(record.id) is None:
+                    fresh.setdefault(record.id, record)
+            return list(fresh.values())
+
+        appended = {e.record.id for e in await self._commit(build, now_ms=now_ms)}
+        out = []
+        for record in parsed:
+            entry = self.state.entry(record.id)
+            assert entry is not None
+            created = record.id in appended
+            appended.discard(record.id)  # a repeat within the page is a replay
+            out.append(SubmitResult(record.id, entry.index, created))
+        return out
+
+    async def append_own(self, body: Body, *, now_ms: int) -> SubmitResult:
+        """Sign ``body`` with the co-op's key at ``now_ms`` and append it."""
+        return await self._commit_one(self._sign(body, now_ms), now_ms=now_ms)
+
+    # ------------------------------------------------------------------ governance
+
+    async def run_governance(self, *, now_ms: int) -> list[Record]:
+        """Sign and append everything the co-op's rules make due at ``now_ms``; idempotent.
+
+        One record per transaction, recomputed from the state caught up inside it, so two
+        processes running this at once never both decide one proposal.
+        """
+        done: list[Record] = []
+
+        async def build(tx: WriteTx) -> list[Record]:
+            due = self.state.due(now_ms)
+            return [self._sign(due[0], now_ms)] if due else []
+
+        for _ in range(MAX_GOVERNANCE_STEPS):
+            entries = await self._commit(build, now_ms=now_ms)
+            if not entries:
+                break
+            done.append(entries[0].record)
+        return done
+
+    async def tick(self, *, now_ms: int) -> list[Record]:
+        """What the background loop does each round: governance, then checkpoint policy."""
+        await self.refresh()
+        done = await self.run_governance(now_ms=now_ms)
+        await self._maybe_checkpoint(now_ms=now_ms)
+        return done
+
+    async def run_forever(self, clock: Callable[[], int] = now_ms) -> None:
+        """Tick every ``governance_interval_s`` until cancelled; errors are logged, not fatal."""
+        period = min(self.config.governance_interval_s, self.config.checkpoint_interval_s)
+        while True:
+            try:
+                await self.tick(now_ms=clock())
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("governance/checkpoint round failed; retrying")
+            await asyncio.sleep(period)
+
+    # ------------------------------------------------------------------ checkpoints
+
+    def _checkpointed_size(self) -> int:
+        return -1 if self._last_checkpoint is None else self._last_checkpoint.size
+
+    async def _maybe_checkpoint(self, *, now_ms: int, count_only: bool = False) -> None:
+        """Sign a checkpoint if ``checkpoint_every`` appends or the interval have passed.
+
+        Right after an append (``count_only``) only the count rule is checked, from memory;
+        the time rule is the background tick's.
+        """
+        size = self.state.size if count_only else await self.store.size()
+        behind = size - self._checkpointed_size()
+        if behind <= 0:
+            return
+        if self._unsigned_since is None:
+            self._unsigned_since = now_ms
+        overdue = now_ms - self._unsigned_since >= self.config.checkpoint_interval_s * 1000
+        if behind >= self.config.checkpoint_every or (overdue and not count_only):
+            await self.sign_checkpoint(now_ms=now_ms)
+
+    async def sign_checkpoint(self, *, now_ms: int) -> bytes:
+        """Sign the committed tree now (unless its size is signed already); return the note.
+
+        Signed under the log lock from the stored frontier, and stored with the size as
+        primary key: one size never gets two checkpoints (and Ed25519 is deterministic, so
+        the text of a size always gets the same note anyway).
+        """
+        async with self._lock, self.store.write() as tx:
+            cp = await tx.checkpoint_at(tx.size)
+            if cp is None:
+                root = tx.frontier.root()
+                note = sign_checkpoint(
+                    Checkpoint(origin=self.origin, size=tx.size, root_hash=root),
+                    self.coop.signing_key,
+                )
+                cp = StoredCheckpoint(size=tx.size, root=root, note=note, signed_at=now_ms)
+                await tx.add_checkpoint(cp)
+        if cp.size >= self._checkpointed_size():
+            self._last_checkpoint = cp
+        if cp.size >= self.state.size:
+            self._unsigned_since = None
+        return cp.note
+
+    async def checkpoint(self, *, now_ms: int) -> bytes:
+        """The latest signed checkpoint note, signing one first if the policy says it is time."""
+        await self._maybe_checkpoint(now_ms=now_ms)
+        latest = await self.store.latest_checkpoint()
+        if latest is None:
+            return await self.sign_checkpoint(now_ms=now_ms)
+        if latest.size > self._checkpointed_size():
+            self._last_checkpoint = latest  # another process signed a newer one
+        return latest.note
+
+    async def latest_checkpoint(self) -> StoredCheckpoint | None:
+        return await self.store.latest_checkpoint()
+
+    # ------------------------------------------------------------------ the log
+
+    async def record(self, rid: bytes) -> tuple[int, bytes] | None:
+        return await self.store.record(rid)
+
+    async def entries(self, start: int, end: int) -> list[bytes]:
+        """Raw records ``[start, end)``; at most :data:`MAX_ENTRIES`, fewer past the end."""
+        if start < 0 or end < start:
+            raise RemoteProtocolError(f"bad range [{start}, {end})", code="bad_request")
+        return await self.store.entries(start, min(end, start + MAX_ENTRIES))
+
+    async def size(self) -> int:
+        return await self.store.size()
+
+    async def inclusion_proof(self, index: int, size: int) -> list[bytes]:
+        current = await self.store.size()
+        if not 0 <= index < size:
+            raise RemoteProtocolError(
+                f"leaf {index} is not in a tree of size {size}", code="bad_request"
+            )
+        if size > current:
+            raise NotFound(f"the log has {current} entries, not {size}")
+        return await self.store.with_nodes(lambda read: inclusion_proof(index, size, read))
+
+    async def consistency_proof(self, old: int, new: int) -> list[bytes]:
+        current = await self.store.size()
+        if not 0 <= old <= new:
+            raise RemoteProtocolError(
+                f"a consistency proof goes from a smaller size to a larger, got {old} → {new}",
+                code="bad_request",
+            )
+        if new > current:
+            raise NotFound(f"the log has {current} entries, not {new}")
+        return await self.store.with_nodes(lambda read: consistency_proof(old, new, read))
+
+    async def tile(self, level: int, index: int, width: int) -> bytes:
+        """The C2SP tlog-tiles hash tile ``(level, index)`` of ``width`` hashes."""
+        if not (0 <= level <= 63 and index >= 0 and 1 <= width <= TILE_WIDTH):
+            raise RemoteProtocolError(
+                f"no tile ({level}, {index}) of width {width}", code="bad_request"
+            )
+        size = await self.store.size()
+        if not tile_available(level, index, width, size):
+            raise NotFound(
+                f"tile {level}/{index} of width {width} is not in a tree of size {size} yet",
+                code="tile_not_available",
+            )
+        return await self.store.with_nodes(lambda read: tile_bytes(level, index, width, read))
+
+    async def entry_bundle(self, index: int, width: int) -> bytes:
+        """C2SP tlog-tiles entry bundle: each entry as a 2-byte big-endian length, then it."""
+        if index < 0 or not 1 <= width <= TILE_WIDTH:
+            raise RemoteProtocolError(
+                f"no entry bundle {index} of width {width}", code="bad_request"
+            )
+        start = index * TILE_WIDTH
+        size = await self.store.size()
+        if start + width > size:
+            raise NotFound(
+                f"entries [{start}, {start + width}) are not all in a log of size {size} yet",
+                code="tile_not_available",
+            )
+        raws = await self.store.entries(start, start + width)
+        return b"".join(len(r).to_bytes(2, "big") + r for r in raws)
+
+    # ------------------------------------------------------------------ reading the co-op
+
+    async def blocklist(self, *, now_ms: int | None = None) -> Blocklist:
+        """The effective blocklist: own active blocks under the co-op's federation policy.
+
+        Blocks past their review date are left out when ``now_ms`` is given (governance
+        appends their unblock on its next round). Peers' blocks come with federation.
+        """
+        await self.refresh()
+        own = [
+            e.record
+            for e in self.state.active_blocks().values()
+            if now_ms is None or now_ms < _block_review(e.record)
+        ]
+        policy = self.state.policy()
+        return effective_blocklist(
+            coop=self.did, own=own, peers={}, policy=None if policy is None else policy.record
+        )
+
+    async def profile(self, requester: RequesterRef, *, now_ms: int) -> dict[str, Any]:
+        blocklist = await self.blocklist(now_ms=now_ms)
+        return requester_profile(self.state, blocklist, requester, now_ms=now_ms)
+
+    async def proposals(self, *, now_ms: int, status: str | None = None) -> list[dict[str, Any]]:
+        """Every proposal as JSON with its live tally, newest first; ``status`` filters."""
+        if status is not None and status not in PROPOSAL_STATUSES:
+            raise RemoteProtocolError(
+                f"status must be one of {', '.join(PROPOSAL_STATUSES)}, got {status!r}",
+                code="bad_request",
+            )
+        await self.refresh()
+        out = [self._proposal_json(p, now_ms) for p in reversed(self.state.proposals())]
+        return [p for p in out if status is None or p["status"] == status]
+
+    async def proposal(self, pid: bytes, *, now_ms: int) -> dict[str, Any] | None:
+        await self.refresh()
+        info = self.state.proposal(pid)
+        return None if info is None else self._proposal_json(info, now_ms)
+
+    def _proposal_json(self, info: ProposalInfo, now_ms: int) -> dict[str, Any]:
+        record = info.entry.record
+        body = info.body
+        if info.decision is not None:
+            status = "decided"
+        elif now_ms >= body.closes:
+            status = "closed"
+        else:
+            status = "open"
+        tally: dict[str, Any] | None
+        try:
+            # Decided proposals are shown as decided: counted when the decision was signed.
+            at = info.decision.record.ts if info.decision is not None else now_ms
+            t = info.tally(_charter_of(self.state, info), at)
+            tally = {
+                "result": t.result,
+                "closed": t.closed,
+                "counts": dict(t.counts),
+                "ballots": len(t.counted),
+                "ignored": len(t.ignored),
+                "roster_size": t.roster_size,
+                "quorum_needed": t.quorum_needed,
+                "quorum_met": t.quorum_met,
+                "winner": t.winner,
+            }
+        except TallyError as exc:
+            tally = {"error": exc.message}
+        return {
+            "id": record.id.hex(),
+            "index": info.entry.index,
+            "author": record.author,
+            "ts": record.ts,
+            "kind": body.kind.value,
+            "body": record.to_json()["body"],
+            "status": status,
+            "tally": tally,
+            "decision": None if info.decision is None else info.decision.record.id.hex(),
+        }
+
+    async def status(self, *, now_ms: int) -> dict[str, Any]:
+        await self.refresh()
+        cp = await self.store.latest_checkpoint()
+        try:
+            pending = len(self.state.due(now_ms))
+        except TallyError:
+            pending = -1
+        charter = self.state.charter
+        return {
+            "coop": self.did,
+            "name": self.name,
+            "origin": self.origin,
+            "size": await self.store.size(),
+            "checkpoint": None if cp is None else {"size": cp.size, "signed_at": cp.signed_at},
+            "charter": None if charter is None else charter[0].hex(),
+            "members": len(self.state.members()),
+            "open_proposals": sum(
+                1 for p in self.state.proposals() if p.decision is None and now_ms < p.body.closes
+            ),
+            "blocks": len(self.state.active_blocks()),
+            "governance_due": pending,
+        }
+
+    # ------------------------------------------------------------------ membership
+
+    async def create_invite(self, *, ttl_s: int, now_ms: int) -> str:
+        """A single-use invite token valid for ``ttl_s`` seconds; only its SHA-256 is stored."""
+        if not 1 <= ttl_s <= MAX_INVITE_TTL_S:
+            raise LocalProtocolError(f"an invite lives 1–{MAX_INVITE_TTL_S} s, got {ttl_s}")
+        token = secrets.token_urlsafe(32)
+        async with self.store.write() as tx:
+            await tx.add_invite(
+                invite_hash(token), created_ms=now_ms, expires_ms=now_ms + ttl_s * 1000
+            )
+        return token
+
+    async def join(self, *, apply_raw: bytes, token: str | None, now_ms: int) -> SubmitResult:
+        """Admit the signer of a ``member.apply`` record: by invite, or by putting it to a vote.
+
+        The application, signed by the new key, proves the applicant holds it. With a
+        valid token the co-op appends ``member.admit`` (via invite, ref = SHA-256 of the
+        token) and marks the token used, in one transaction; the result names that admit.
+        Without a token, under a charter that admits by vote, it appends the application
+        and an admit proposal (open for the charter's shortest window); the result names
+        the proposal. A replay of the same application gives the same answer.
+        """
+        apply = Record.from_bytes(apply_raw)
+        if apply.type is not RecordType.MEMBER_APPLY:
+            raise RecordRejected(
+                f"joining takes a member.apply record signed by the new key, got a "
+                f"{apply.type.value} record",
+                code="wrong_type",
+            )
+        if token is not None:
+            return await self._join_by_invite(apply, token, now_ms)
+        return await self._join_by_vote(apply, now_ms)
+
+    async def _join_by_invite(self, apply: Record, token: str, now_ms: int) -> SubmitResult:
+        ref = invite_hash(token)
+        replay: list[SubmitResult] = []
+
+        async def build(tx: WriteTx) -> list[Record]:
+            invite = await tx.invite(ref)
+            if invite is None:
+                raise RecordRejected(
+                    "this invite token is not one this co-op issued", code="bad_invite"
+                )
+            if invite.used_by is not None:
+                used = None if invite.admit_id is None else self.state.entry(invite.admit_id)
+                if invite.used_by == apply.author and used is not None:
+                    replay.append(SubmitResult(used.record.id, used.index, False))
+                    return []
+                raise RecordRejected("this invite has been used already", code="invite_used")
+            if now_ms >= invite.expires_ms:
+                raise RecordRejected(
+                    "this invite has expired; ask for a new one", code="invite_expired"
+                )
+            self.state.check(apply, now_ms=now_ms)  # right co-op, on time, not a member yet
+            admit = self._sign(MemberAdmit(member=apply.author, via="invite", ref=ref), now_ms)
+            await tx.use_invite(ref, member=apply.author, now_ms=now_ms, admit_id=admit.id)
+            return [admit]
+
+        entries = await self._commit(build, now_ms=now_ms)
+        if replay:
+            return replay[0]
+        return SubmitResult(entries[0].record.id, entries[0].index, True)
+
+    async def _join_by_vote(self, apply: Record, now_ms: int) -> SubmitResult:
+        replay: list[SubmitResult] = []
+
+        async def build(tx: WriteTx) -> list[Record]:
+            if self.state.entry(apply.id) is not None:
+                prop = _proposal_for(self.state, apply.id)
+                if prop is not None:
+                    replay.append(SubmitResult(prop.entry.record.id, prop.entry.index, False))
+                    return []
+            charter = self.state.charter
+            assert charter is not None
+            if charter[1].admission != "vote":
+                raise RecordRejected(
+                    "this co-op admits members by invite: ask a member for an invite token",
+                    code="invite_required",
+                )
+            self.state.check(apply, now_ms=now_ms)
+            if not self.state.members():
+                raise RecordRejected(
+                    "the co-op has no members to vote on an application", code="no_members"
+                )
+            if any(
+                p.decision is None
+                and p.body.kind is ProposalKind.ADMIT
+                and p.body.member == apply.author
+                for p in self.state.proposals()
+            ):
+                raise RecordRejected(
+                    "an application of this key is being voted on already", code="already_applied"
+                )
+            body = apply.body
+            assert isinstance(body, MemberApply)
+            handle = Identity.from_did(apply.author).long_handle
+            proposal = Proposal(
+                kind=ProposalKind.ADMIT,
+                pitch=f"Admit {handle} as a member",
+                member=apply.author,
+                application=apply.id,
+                opens=now_ms,
+                closes=now_ms + charter[1].min_window_ms,
+                text=body.text,
+            )
+            return [apply, self._sign(proposal, now_ms)]
+
+        entries = await self._commit(build, now_ms=now_ms)
+        if replay:
+            return replay[0]
+        return SubmitResult(entries[-1].record.id, entries[-1].index, True)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def invite_hash(token: str) -> bytes:
+    """What the node stores of an invite token, and what the admit record cites: SHA-256."""
+    return hashlib.sha256(token.encode("utf-8")).digest()
+
+
+def fork_state(state: CoopState) -> CoopState:
+    """A copy of ``state`` that can be applied to without changing the original.
+
+    Containers are copied all the way down and mutable dataclasses cloned; records,
+    entries and other frozen values are shared, since nothing ever changes them. (A deep
+    copy would copy every record of the log for each batch.)
+    """
+    clone = copy.copy(state)
+    for name in _attributes(state):
+        setattr(clone, name, _clone(getattr(state, name)))
+    return clone
+
+
+def _attributes(obj: object) -> list[str]:
+    names = list(getattr(obj, "__dict__", {}))
+    for cls in type(obj).__mro__:
+        names.extend(s for s in getattr(cls, "__slots__", ()) if hasattr(obj, s))
+    return names
+
+
+def _clone(value: Any) -> Any:
+    if isinstance(value, dict):
+        out = copy.copy(value)
+        for k, v in value.items():
+            out[k] = _clone(v)
+        return out
+    if isinstance(value, list):
+        return [_clone(v) for v in value]
+    if isinstance(value, set):
+        return set(value)
+    params = getattr(type(value), "__dataclass_params__", None)
+    if params is not None and not params.frozen and not isinstance(value, type):
+        return dataclasses.replace(
+            value,
+            **{f.name: _clone(getattr(value, f.name)) for f in dataclasses.fields(value) if f.init},
+        )
+    return value
+
+
+def _block_review(record: Record) -> int:
+    body = record.body
+    assert isinstance(body, Block)
+    return body.review
+
+
+def _charter_of(state: CoopState, info: ProposalInfo) -> Charter:
+    """The charter a proposal is decided under: the one in force when it was made."""
+    entry = state.entry(info.charter_id)
+    assert entry is not None and isinstance(entry.record.body, Charter)
+    return entry.record.body
+
+
+def _proposal_for(state: CoopState, application: bytes) -> ProposalInfo | None:
+    for p in state.proposals():
+        if p.body.kind is ProposalKind.ADMIT and p.body.application == application:
+            return p
+    return None

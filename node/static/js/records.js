@@ -1,0 +1,170 @@
+// Signed records made in the browser: exactly the bytes protocol/records.py makes and accepts.
+//
+// A record is the canonical map {author, body, coop, sig, ts, type, v}. The signature is
+// Ed25519 by `author` over SIGNING_DOMAIN || encode(envelope without "sig"); the record id is
+// SHA-256 of the whole signed record's canonical bytes (spec/records.md). Body schemas are
+// the node's to enforce: this module signs what it is given, after checking the envelope.
+
+import { decode, encode, LocalProtocolError } from "./canonical.js";
+import {
+  didFromPublicKey,
+  exportPublicKey,
+  publicKeyFromDid,
+  sign,
+  verifySignature,
+} from "./identity.js";
+
+export const FORMAT_VERSION = 1;
+export const SIGNING_DOMAIN = new TextEncoder().encode("coopfed/record/v1\0");
+export const MAX_RECORD_SIZE = 32 * 1024;
+// Unix milliseconds within [2020-01-01, 2200-01-01).
+export const MIN_TS = 1577836800000;
+export const MAX_TS = 7258118400000;
+export const RECORD_TYPES = Object.freeze([
+  "charter",
+  "member.apply",
+  "member.admit",
+  "member.resign",
+  "member.revoke",
+  "role.assign",
+  "rating",
+  "flag",
+  "appeal",
+  "reply",
+  "requester.key",
+  "requester.alias",
+  "retraction",
+  "proposal",
+  "ballot",
+  "decision",
+  "block",
+  "unblock",
+  "federation.policy",
+]);
+// The signer rule of spec/records.md section 3 (proposal: member or co-op, no rule here).
+const SIGNED_BY_COOP = new Set([
+  "charter",
+  "member.admit",
+  "member.revoke",
+  "role.assign",
+  "requester.key",
+  "requester.alias",
+  "decision",
+  "block",
+  "unblock",
+  "federation.policy",
+]);
+const NOT_SIGNED_BY_COOP = new Set([
+  "member.resign",
+  "rating",
+  "flag",
+  "appeal",
+  "retraction",
+  "ballot",
+  "member.apply",
+  "reply",
+]);
+const ENVELOPE_KEYS = ["author", "body", "coop", "sig", "ts", "type", "v"];
+
+function checkEnvelope({ type, coop, author, ts, body }) {
+  if (!RECORD_TYPES.includes(type)) {
+    throw new LocalProtocolError(`unknown record type ${JSON.stringify(type)}`);
+  }
+  publicKeyFromDid(coop);
+  publicKeyFromDid(author);
+  if (!Number.isSafeInteger(ts) || ts < MIN_TS || ts >= MAX_TS) {
+    throw new LocalProtocolError(`ts must be Unix milliseconds in [${MIN_TS}, ${MAX_TS})`);
+  }
+  if (body === null || typeof body !== "object" || Array.isArray(body)) {
+    throw new LocalProtocolError("a record body is a map");
+  }
+}
+
+/** SIGNING_DOMAIN || encode({author, body, coop, ts, type, v: 1}): the bytes that are signed. */
+export function signingInput({ type, coop, author, ts, body }) {
+  checkEnvelope({ type, coop, author, ts, body });
+  const encoded = encode({ author, body, coop, ts, type, v: FORMAT_VERSION });
+  const out = new Uint8Array(SIGNING_DOMAIN.length + encoded.length);
+  out.set(SIGNING_DOMAIN);
+  out.set(encoded, SIGNING_DOMAIN.length);
+  return out;
+}
+
+/**
+ * Sign a record and return its canonical bytes (what the node's API takes).
+ *
+ * @param keys a CryptoKeyPair, or {privateKey: CryptoKey, publicKey: CryptoKey | Uint8Array}
+ * @param record {type, coop, ts, body}; the author is the DID of keys.publicKey
+ * @returns {Promise<Uint8Array>}
+ */
+export async function signRecord(keys, { type, coop, ts, body }) {
+  if (!keys || !keys.privateKey || !keys.publicKey) {
+    throw new LocalProtocolError("signRecord needs {privateKey, publicKey}");
+  }
+  const author = didFromPublicKey(await exportPublicKey(keys.publicKey));
+  const sig = await sign(keys.privateKey, signingInput({ type, coop, author, ts, body }));
+  const raw = encode({ author, body, coop, sig, ts, type, v: FORMAT_VERSION });
+  if (raw.length > MAX_RECORD_SIZE) {
+    throw new LocalProtocolError(
+      `record is ${raw.length} bytes, more than the limit of ${MAX_RECORD_SIZE}`,
+    );
+  }
+  return raw;
+}
+
+/** The id of a record's canonical bytes: SHA-256 (32 bytes). */
+export async function recordId(bytes) {
+  return new Uint8Array(await globalThis.crypto.subtle.digest("SHA-256", bytes));
+}
+
+/**
+ * Decode a record's bytes, check its envelope, signer rule and signature (spec/records.md
+ * section 3, steps 1-9, 11 and 13), and return {type, coop, author, ts, body, sig, id}.
+ * Body schemas (steps 10 and 12) are the node's to check.
+ * Throws DecodeError, an Error with code "invalid_record", InvalidIdentity or InvalidSignature.
+ */
+export async function openRecord(bytes) {
+  const invalid = (message, code = "invalid_record") =>
+    Object.assign(new Error(message), { name: "InvalidRecord", code });
+  if (bytes.length > MAX_RECORD_SIZE) {
+    throw invalid(`record is ${bytes.length} bytes, more than ${MAX_RECORD_SIZE}`, "too_large");
+  }
+  const env = decode(bytes, { maxSize: MAX_RECORD_SIZE });
+  if (env === null || typeof env !== "object" || Array.isArray(env) || env instanceof Uint8Array) {
+    throw invalid("a record is a map");
+  }
+  const keys = Object.keys(env).sort();
+  if (keys.join() !== ENVELOPE_KEYS.join()) {
+    throw invalid(`record envelope fields wrong: ${keys.join(", ")}`);
+  }
+  if (env.v !== FORMAT_VERSION) {
+    throw invalid(`record format version must be ${FORMAT_VERSION}`, "unsupported_version");
+  }
+  const { type, coop, author, ts, body, sig } = env;
+  if (!RECORD_TYPES.includes(type)) throw invalid(`unknown record type ${JSON.stringify(type)}`);
+  const didOf = (v, path) => {
+    if (typeof v !== "string") throw invalid(`${path} must be a did:key`);
+    try {
+      return publicKeyFromDid(v);
+    } catch (e) {
+      throw invalid(`${path}: ${e.message}`);
+    }
+  };
+  didOf(coop, "coop");
+  const key = didOf(author, "author");
+  if (!Number.isSafeInteger(ts) || ts < MIN_TS || ts >= MAX_TS) {
+    throw invalid(`ts must be Unix milliseconds in [${MIN_TS}, ${MAX_TS})`);
+  }
+  if (!(sig instanceof Uint8Array) || sig.length !== 64) throw invalid("sig must be 64 bytes");
+  if (body === null || typeof body !== "object" || Array.isArray(body) || body instanceof Uint8Array) {
+    throw invalid("body must be a map");
+  }
+  if (SIGNED_BY_COOP.has(type) && author !== coop) {
+    throw invalid(`a ${type} record is signed by the co-op's own key`);
+  }
+  if (NOT_SIGNED_BY_COOP.has(type) && author === coop) {
+    throw invalid(`a ${type} record is not signed by the co-op's key`);
+  }
+  await verifySignature(key, signingInput({ type, coop, author, ts, body }), sig);
+  return { type, coop, author, ts, body, sig, id: await recordId(bytes) };
+}

@@ -1,0 +1,237 @@
+"""The browser's JavaScript (node/static/js) against spec/vectors and the Python protocol code.
+
+``node --test tests/js/`` runs the JavaScript tests; the differential tests here feed the same
+random inputs to ``coopfed.protocol.encoding`` and to canonical.js and require the same bytes
+and the same refusals (code and offset). Without Node.js >= 20 these tests are skipped with
+the reason shown, unless ``COOPFED_REQUIRE_NODE=1`` (CI), which makes that a failure.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from coopfed.protocol import _wordlists
+from coopfed.protocol.encoding import decode, encode
+from coopfed.protocol.errors import DecodeError
+
+ROOT = Path(__file__).resolve().parents[2]
+JS_DIR = ROOT / "node" / "static" / "js"
+REQUIRE_NODE = os.environ.get("COOPFED_REQUIRE_NODE") == "1"
+MIN_NODE = 20  # WebCrypto Ed25519 on globalThis.crypto.subtle
+
+
+def _node() -> str:
+    """The path of a usable ``node``, or skip (fail under COOPFED_REQUIRE_NODE=1)."""
+    node = shutil.which("node")
+    problem = None
+    if node is None:
+        problem = "node (Node.js) is not installed"
+    else:
+        out = subprocess.run(
+            [node, "--version"], capture_output=True, text=True, check=False, timeout=30
+        )
+        match = re.fullmatch(r"v(\d+)\.\S*", out.stdout.strip())
+        if match is None or int(match.group(1)) < MIN_NODE:
+            problem = f"node {out.stdout.strip()!r} is older than v{MIN_NODE}"
+    if problem is not None:
+        if REQUIRE_NODE:
+            pytest.fail(f"{problem} (COOPFED_REQUIRE_NODE=1)")
+        pytest.skip(problem)
+    assert node is not None
+    return node
+
+
+def _run_node_script(script: str, stdin: str) -> str:
+    out = subprocess.run(
+        [_node(), "--input-type=module", "-e", script],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stdout[-5000:] + out.stderr[-5000:]
+    return out.stdout
+
+
+def test_node_test_suite() -> None:
+    out = subprocess.run(
+        [_node(), "--test", "tests/js/"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stdout[-8000:] + out.stderr[-4000:]
+    assert re.search(r"^# fail 0$", out.stdout, re.MULTILINE), out.stdout[-2000:]
+
+
+def test_browser_modules_use_no_node_apis() -> None:
+    """The modules are served to browsers as they are: no Node.js globals or imports."""
+    for path in sorted(JS_DIR.glob("*.js")):
+        text = path.read_text(encoding="utf-8")
+        for banned in (r"\bBuffer\b", r"\brequire\(", r"\bprocess\.", r"[\"']node:"):
+            assert re.search(banned, text) is None, f"{path.name} matches {banned}"
+        for target in re.findall(r'from "([^"]+)"', text):
+            assert target.startswith("./") and (JS_DIR / target).is_file(), (path.name, target)
+
+
+# ----------------------------------------------------------------------------- word lists
+
+
+def _generator() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("gen_wordlists", JS_DIR / "gen_wordlists.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_wordlists_js_is_generated_from_spec() -> None:
+    text = (JS_DIR / "wordlists.js").read_text(encoding="utf-8")
+    assert text == _generator().render(), "run node/static/js/gen_wordlists.py"
+
+
+def test_wordlists_js_equals_python_lists() -> None:
+    text = (JS_DIR / "wordlists.js").read_text(encoding="utf-8")
+    found = dict(
+        re.findall(r"export const (\w+) = Object\.freeze\(\[\n(.*?)\]\);", text, re.DOTALL)
+    )
+    for name, words in (("ADJECTIVES", _wordlists.ADJECTIVES), ("ANIMALS", _wordlists.ANIMALS)):
+        js_words = [json.loads(line.strip().rstrip(",")) for line in found[name].splitlines()]
+        assert tuple(js_words) == words, name
+
+
+# ----------------------------------------------------------------------------- differential
+
+_DIFF_SCRIPT = """
+import { decode, encode } from "./node/static/js/canonical.js";
+import { fromTyped } from "./tests/js/helpers.mjs";
+import { readFileSync } from "node:fs";
+const hex = (b) => Buffer.from(b).toString("hex");
+const results = [];
+for (const c of JSON.parse(readFileSync(0, "utf8"))) {
+  try {
+    if (c.typed !== undefined) results.push({ hex: hex(encode(fromTyped(c.typed))) });
+    else results.push({ hex: hex(encode(decode(Buffer.from(c.hex, "hex"), { maxSize: c.max }))) });
+  } catch (e) {
+    results.push({ code: e.code, offset: e.offset ?? null });
+  }
+}
+process.stdout.write(JSON.stringify(results));
+"""
+
+_CHARS = "a\x00é\U00010000\ufeff\u07ff\u0800\uffff"
+_INTS = (0, 127, 128, 255, 256, 65535, 65536, 2**32 - 1, 2**32, 2**53 - 1, 2**53, 2**64 - 1)
+
+
+def _random_value(rng: random.Random, depth: int = 0) -> Any:
+    kind = rng.randrange(8 if depth < 4 else 5)
+    if kind == 0:
+        return rng.choice([None, True, False])
+    if kind == 1:
+        n = rng.choice([*_INTS, rng.randrange(-(2**63), 2**64), rng.randrange(-300, 300)])
+        return max(-(2**63), -n - 1) if rng.random() < 0.4 and n > 0 else n
+    if kind == 2:
+        return "".join(rng.choice(_CHARS) for _ in range(rng.choice([0, 1, 7, 31, 32, 40])))
+    if kind == 3:
+        return rng.randbytes(rng.choice([0, 1, 5, 255, 256]))
+    if kind == 4:
+        return rng.randrange(-40, 140)
+    if kind in (5, 6):
+        return [_random_value(rng, depth + 1) for _ in range(rng.choice([0, 1, 2, 15, 16]))]
+    return {
+        "".join(rng.choice("ab\xe9\U00010000") for _ in range(rng.randrange(3))): _random_value(
+            rng, depth + 1
+        )
+        for _ in range(rng.choice([0, 1, 2, 3, 16]))
+    }
+
+
+def _typed(v: Any) -> dict[str, Any]:
+    """The typed JSON form of spec/vectors/encoding.json."""
+    if v is None:
+        return {"nil": None}
+    if type(v) is bool:
+        return {"bool": v}
+    if type(v) is int:
+        return {"int": str(v)}
+    if type(v) is str:
+        return {"str": v}
+    if type(v) is bytes:
+        return {"bin": v.hex()}
+    if type(v) is list:
+        return {"array": [_typed(x) for x in v]}
+    return {"map": [[k, _typed(x)] for k, x in v.items()]}
+
+
+def _mutate(rng: random.Random, data: bytes) -> bytes:
+    b = bytearray(data)
+    how = rng.randrange(5)
+    if how == 0 and b:
+        b[rng.randrange(len(b))] = rng.randrange(256)
+    elif how == 1 and b:
+        del b[rng.randrange(len(b)) :]
+    elif how == 2:
+        b.insert(rng.randrange(len(b) + 1), rng.randrange(256))
+    elif how == 3 and b:
+        b[rng.randrange(len(b))] ^= 1 << rng.randrange(8)
+    elif how == 4 and b:
+        at = rng.randrange(len(b))
+        lead = rng.choice([0xA1, 0x81, 0x91, 0xC1, 0xC4, 0xCA, 0xCC, 0xD0, 0xD4, 0xD9, 0xDC, 0xDE])
+        b[at : at + 2] = bytes([lead, rng.randrange(256)])
+    return bytes(b)
+
+
+def test_differential_against_python_encoding() -> None:
+    """canonical.js and protocol/encoding.py agree on random values and damaged bytes."""
+    rng = random.Random(20240508)
+    cases: list[dict[str, Any]] = []
+    expected: list[dict[str, Any]] = []
+    for _ in range(1500):
+        value = _random_value(rng)
+        data = encode(value)
+        cases.append({"typed": _typed(value)})
+        expected.append({"hex": data.hex()})
+        for _ in range(2):
+            damaged = _mutate(rng, data)
+            limit = rng.choice([1 << 20, 1 << 20, len(damaged), max(0, len(damaged) - 1)])
+            cases.append({"hex": damaged.hex(), "max": limit})
+            try:
+                expected.append({"hex": encode(decode(damaged, max_size=limit)).hex()})
+            except DecodeError as exc:
+                expected.append({"code": exc.code, "offset": exc.offset})
+    # ill-formed and well-formed UTF-8 in short texts, byte by byte
+    pool = [0x00, 0x7F, 0x80, 0xBF, 0xC0, 0xC2, 0xDF, 0xE0, 0xED, 0xEF, 0xF0, 0xF4, 0xF5, 0xFF]
+    pool += [0x8F, 0x90, 0x9F, 0xA0]
+    for _ in range(3000):
+        text = bytes(rng.choice(pool) for _ in range(rng.randrange(1, 6)))
+        data = bytes([0xA0 | len(text)]) + text
+        cases.append({"hex": data.hex(), "max": 1 << 20})
+        try:
+            expected.append({"hex": encode(decode(data)).hex()})
+        except DecodeError as exc:
+            expected.append({"code": exc.code, "offset": exc.offset})
+    got = json.loads(_run_node_script(_DIFF_SCRIPT, json.dumps(cases)))
+    assert len(got) == len(cases)
+    mismatches = [
+        (case, want, have)
+        for case, want, have in zip(cases, expected, got, strict=True)
+        if want != have
+    ]
+    assert not mismatches, mismatches[:5]
+    refused = sum("code" in e for e in expected)
+    assert refused > 2000, "the damage should make most inputs invalid"
