@@ -19,7 +19,13 @@ from enum import StrEnum
 from typing import Any, ClassVar, Final, Self, TypeVar
 
 from .encoding import decode, encode
-from .errors import DecodeError, InvalidIdentity, InvalidRecord, LocalProtocolError
+from .errors import (
+    DecodeError,
+    InvalidIdentity,
+    InvalidRecord,
+    LocalProtocolError,
+    RemoteProtocolError,
+)
 from .identity import Identity, SigningIdentity, public_key_from_did, verify_signature
 
 FORMAT_VERSION: Final = 1
@@ -146,8 +152,10 @@ class _Fields:
             )
         if pattern is not None and pattern.fullmatch(v) is None:
             raise InvalidRecord(f"{self.path}.{key} {v!r} does not match {pattern.pattern}")
-        if pattern is None and any(ord(c) < 0x20 and c not in "\n\t" for c in v):
-            raise InvalidRecord(f"{self.path}.{key} contains control characters")
+        if pattern is None and any(_forbidden_char(c) for c in v):
+            raise InvalidRecord(
+                f"{self.path}.{key} contains control or text-direction override characters"
+            )
         return v
 
     def integer(self, key: str, *, lo: int, hi: int, required: bool = True) -> int | None:
@@ -217,6 +225,17 @@ class _Fields:
 
     def raw(self, key: str, *, required: bool = True) -> Any:
         return self._get(key, required)
+
+
+def _forbidden_char(c: str) -> bool:
+    """Controls (but tab and newline) and bidi overrides, which can make text lie."""
+    o = ord(c)
+    return (
+        (o < 0x20 and c not in "\n\t")
+        or 0x7F <= o <= 0x9F
+        or 0x202A <= o <= 0x202E
+        or 0x2066 <= o <= 0x2069
+    )
 
 
 def _kind(v: object) -> str:
@@ -385,7 +404,7 @@ class Charter(Body):
     @classmethod
     def from_value(cls, value: object, path: str = "body") -> Charter:
         f = _Fields(value, path)
-        roles = f.array("roles", max_len=16, required=False) or []
+        roles = f.array("roles", max_len=16) or []
         for i, r in enumerate(roles):
             if type(r) is not str or _ROLE_RE.fullmatch(r) is None:
                 raise InvalidRecord(f"{path}.roles[{i}] must match {_ROLE_RE.pattern}")
@@ -1245,6 +1264,8 @@ class FederationPolicy(Body):
         )
         if "drafts" in f.value and f.value["drafts"] is False:
             raise InvalidRecord("body.drafts is omitted when false (one encoding per value)")
+        if "allow" in f.value and f.value["allow"] == []:
+            raise InvalidRecord("body.allow is omitted when empty (one encoding per value)")
         f.done()
         return out
 
@@ -1424,8 +1445,11 @@ def sign_record(signer: SigningIdentity, *, coop: str, ts: int, body: Body) -> R
     rtype = body.TYPE
     if type(ts) is not int or not MIN_TS <= ts < MAX_TS:
         raise LocalProtocolError(f"ts must be Unix milliseconds in [{MIN_TS}, {MAX_TS})")
-    # Round-trip the body through its own validator so nothing unsigned-for slips in.
-    checked = type(body).from_value(body.to_value())
+    try:
+        # Round-trip the body through its own validator so nothing unsigned-for slips in.
+        checked = type(body).from_value(body.to_value())
+    except RemoteProtocolError as exc:
+        raise LocalProtocolError(f"cannot sign an invalid {rtype.value}: {exc.message}") from exc
     if checked != body:
         raise LocalProtocolError("body does not survive its own validation unchanged")
     sig = signer.sign(signing_input(rtype, coop, signer.did, ts, body))
@@ -1440,7 +1464,10 @@ def sign_record(signer: SigningIdentity, *, coop: str, ts: int, body: Body) -> R
             "v": FORMAT_VERSION,
         }
     )
-    return Record.from_bytes(raw)
+    try:
+        return Record.from_bytes(raw)
+    except RemoteProtocolError as exc:
+        raise LocalProtocolError(f"cannot sign this record: {exc.message}") from exc
 
 
 def record_id(data: bytes) -> bytes:
