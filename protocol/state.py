@@ -405,6 +405,8 @@ class CoopState:
         dec, prop = self._passed(body.decision, [ProposalKind.ELECT], results=("elected",))
         if dec.winner != body.member or prop.role != body.role:
             raise _reject("mismatch", "the role or member differs from the election's result")
+        if not self.is_member(body.member):
+            raise _reject("not_member", f"{body.member} has left; the role cannot go to them")
 
     def _check_flag(self, record: Record, now_ms: int | None) -> None:
         body = record.body
@@ -583,16 +585,24 @@ class CoopState:
             raise _reject("bad_policy", "a co-op does not follow itself")
 
     def _provisional_flags(
-        self, requester: RequesterRef, charter: Charter, now_ms: int
+        self,
+        requester: RequesterRef,
+        charter: Charter,
+        now_ms: int,
+        excluded: frozenset[bytes] | None = None,
     ) -> tuple[bytes, ...] | None:
         # Only flags by current members count: a revoked member's flags stay in the log but
         # no longer move the co-op to act.
         flags = [
             e.record for e in self._flags.get(requester, ()) if self.is_member(e.record.author)
         ]
-        return provisional_block_flags(
-            charter, flags, now_ms, excluded=frozenset(self._retracted | self._cited_flags)
-        )
+        if excluded is None:
+            excluded = self._excluded_flags()
+        return provisional_block_flags(charter, flags, now_ms, excluded=excluded)
+
+    def _excluded_flags(self) -> frozenset[bytes]:
+        """Flags that no longer count towards a provisional block: retracted or cited."""
+        return frozenset(self._retracted | self._cited_flags)
 
     # ------------------------------------------------------------------ applying
 
@@ -692,10 +702,13 @@ class CoopState:
                 out.extend(self._consequence(p, prop, now_ms, charter_id))
         for member, resignation in self._resigned.items():
             out.append(MemberRevoke(member=member, via="resignation", ref=resignation))
+        # Built once, not per requester: it grows with every block and retraction.
+        excluded = self._excluded_flags()
         for requester, flags in self._flags.items():
-            if requester in self._blocks or not flags:
+            # Fewer flags than the rule asks for cannot come from enough distinct members.
+            if requester in self._blocks or not flags or len(flags) < charter.block_rule.flags:
                 continue
-            cited = self._provisional_flags(requester, charter, now_ms)
+            cited = self._provisional_flags(requester, charter, now_ms, excluded)
             if cited is not None:
                 out.append(
                     Block(

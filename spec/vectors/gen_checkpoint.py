@@ -1138,6 +1138,8 @@ def generate() -> dict[str, Any]:
             "max_signatures": 100,
             "max_note_size": 1 << 20,
             "max_timestamp": (1 << 63) - 1,
+            # Above 2**53: JavaScript's JSON.parse rounds the number, so it is given as text too.
+            "max_timestamp_str": str((1 << 63) - 1),
             "empty_root": h(EMPTY_ROOT),
             "equivocation_proof_type": EQUIVOCATION_PROOF_TYPE,
             "default_max_future_skew": 300,

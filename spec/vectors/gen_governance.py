@@ -127,6 +127,7 @@ def tally_json(t: Tally) -> dict[str, Any]:
         "proposal_id": t.proposal_id.hex(),
         "charter_id": t.charter_id.hex(),
         "roster_size": t.roster_size,
+        "roster_root": t.roster_root.hex(),
         "counts": [[k, n] for k, n in t.counts],
         "counted": hexes(t.counted),
         "ballots_root": t.ballots_root.hex(),

@@ -472,6 +472,8 @@ def generate() -> dict:
          "path": "tile/entries/x001/x234/067"},
     ]  # fmt: skip
     for p in paths:
+        # JSON.parse in JavaScript rounds integers above 2**53: give each index as text too.
+        p["index_str"] = str(p["index"])
         level = p.get("level", 0)
         got = tile_path(level, p["index"], p["width"])
         if p["kind"] == "entries":
