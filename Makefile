@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint typecheck pytest demo vectors bench clean
+.PHONY: install test lint typecheck pytest demo vectors bench clean fuzz
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -25,10 +25,52 @@ typecheck: $(STAMP)
 	$(BIN)/mypy -p coopfed.protocol -p coopfed.node
 
 pytest: $(STAMP)
-	$(BIN)/python -bb -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -bb -m pytest --ignore=tests/browser $(PYTEST_ARGS)
 
 # The whole suite: lint, types, and every test on SQLite and PostgreSQL.
 test: lint typecheck pytest
+
+# The members' web app in headless Chromium: Debian's package, installed here when missing
+# and we are root (a browser is never downloaded by Playwright). Screenshots of every page,
+# at phone and desktop widths, land in test-artifacts/screenshots/.
+CHROMIUM ?= /usr/bin/chromium
+.PHONY: test-browser
+test-browser: $(STAMP)
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	        echo "Installing Debian's chromium for the browser tests"; \
+	        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	    else \
+	        echo "No $(CHROMIUM): install Debian's chromium (apt-get install chromium) to run these"; \
+	    fi; \
+	fi
+	COOPFED_CHROMIUM=$(CHROMIUM) $(BIN)/python -bb -m pytest tests/browser $(PYTEST_ARGS)
+
+# The long hardening runs, outside the default suite (15-20 minutes on 2 cores):
+# coverage-guided fuzzing of every decoder and endpoint (atheris, FUZZ_RUNS inputs in all),
+# 100+ SIGKILLs of a real node during ingest on SQLite and on PostgreSQL, 100 during sync,
+# and two node processes sharing one PostgreSQL database. Each prints its counts; any failure fails.
+FUZZ_RUNS ?= 1500000
+FUZZ_ENDPOINT_RUNS ?= 50000
+CRASH_KILLS ?= 100
+FUZZ_STAMP := $(VENV)/.fuzz-installed
+
+$(FUZZ_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet 'atheris>=2.3'
+	touch $(FUZZ_STAMP)
+
+fuzz: $(FUZZ_STAMP)
+	$(BIN)/python tests/fuzz/campaign.py --runs $(FUZZ_RUNS) --endpoint-runs $(FUZZ_ENDPOINT_RUNS) --work .fuzz
+	$(BIN)/python tests/crash/harness.py --kills $(CRASH_KILLS) --backend sqlite
+	$(BIN)/python tests/crash/harness.py --kills $(CRASH_KILLS) --backend postgres
+	$(BIN)/python tests/crash/sync_harness.py --kills $(CRASH_KILLS)
+	$(BIN)/python tests/crash/two_processes.py --seconds 20 --proposals 20
+
+# Benchmarks against this machine's own limits (up to 20 minutes on 2 cores): one table,
+# bench/out/latest.json (the issue's keys) and details.json; bench/RESULTS.md keeps the history.
+# BENCH_ARGS='--only ingest,sync' picks some; '--profile DIR' samples nodes with py-spy.
+bench: $(STAMP)
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 vectors: $(STAMP)
 	$(BIN)/python spec/vectors/generate.py
@@ -37,4 +79,4 @@ demo: $(STAMP)
 	$(BIN)/python -m coopfed.node.demo
 
 clean:
-	rm -rf $(VENV) .mypy_path .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .mypy_path .mypy_cache .pytest_cache .ruff_cache .fuzz

@@ -13,7 +13,9 @@ gets. The rule of the table:
 - 404: the URL names something this node does not have;
 - 409: the record is valid but conflicts with the co-op's state (voting closed, already
   decided, invite used, ...);
-- 413: too large; 415: wrong media type; 406: no acceptable representation.
+- 413: too large; 415: wrong media type; 406: no acceptable representation;
+- 408: the request was not read and answered in time; 429: too many writes (with
+  ``Retry-After``; see node/limits.py).
 
 A code missing from the table falls back on its class: ``RecordRejected`` → 409, any other
 remote error → 400.
@@ -82,6 +84,7 @@ STATUS_BY_CODE: Final[dict[str, int]] = {
     "unknown_record": 404,
     "unknown_proposal": 404,
     "unknown_invite": 404,
+    "unknown_peer": 404,
     # --- conflicts with the co-op's state: 409
     "rejected": 409,
     "duplicate": 409,
@@ -104,6 +107,10 @@ STATUS_BY_CODE: Final[dict[str, int]] = {
     "admission_by_invite": 409,
     "equivocation": 409,
     "no_members": 409,
+    "not_pinned": 409,
+    # --- too slow or too often
+    "timeout": 408,
+    "rate_limited": 429,
     # --- size and media type
     "too_large": 413,
     "unsupported_media_type": 415,

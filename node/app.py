@@ -4,7 +4,9 @@
 closed in a ``cleanup_ctx``, beside the background task that runs the co-op's governance
 and signs checkpoints every ``config.governance_interval_s``. Records travel as canonical
 MessagePack (``application/vnd.coopfed+msgpack``); views for people are JSON. The log
-itself is served in the C2SP tlog-tiles layout (``/checkpoint``, ``/tile/...``).
+itself is served in the C2SP tlog-tiles layout (``/checkpoint``, ``/tile/...``). The
+federation routes and loops (mirrors, the witness, peers, bundles) are added by
+:mod:`coopfed.node.fedroutes`.
 
 Time: the node reads the wall clock here and passes milliseconds down. For demos and
 tests only, the environment variable ``COOPFED_CLOCK_OFFSET_MS`` moves this node's clock
@@ -32,11 +34,12 @@ from coopfed.protocol.identity import Identity
 from coopfed.protocol.merkle import TILE_WIDTH, parse_entries_path, parse_tile_path
 from coopfed.protocol.records import Record, RecordType, RequesterRef
 
-from . import openapi
+from . import limits, openapi
 from .api_errors import ApiError, error_response, from_http_exception, from_protocol
 from .config import Config
 from .keys import KeyFileError, check_admin_token
 from .service import MAX_INVITE_TTL_S, Node, now_ms
+from .webapp import setup_webapp
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +76,12 @@ def clock_offset_from_env(environ: dict[str, str] | None = None) -> int:
 
 def create_app(config: Config, *, clock: Clock | None = None) -> web.Application:
     """The node's web application; ``clock`` (Unix ms) replaces the wall clock in tests."""
-    app = web.Application(client_max_size=config.max_body, middlewares=[_errors])
+    app = web.Application(
+        client_max_size=config.max_body,
+        middlewares=[_errors, limits.guard],
+        handler_args=limits.server_settings(config),
+    )
+    app[limits.LIMITS] = limits.Limits.from_config(config)
     offset = clock_offset_from_env()
     app[CONFIG] = config
     app[CLOCK_OFFSET] = offset
@@ -82,6 +90,13 @@ def create_app(config: Config, *, clock: Clock | None = None) -> web.Application
     app.cleanup_ctx.append(_governance_ctx)
     for method, path, handler in ROUTES:
         app.router.add_route(method, path, handler)
+    setup_webapp(app)
+    from .fedroutes import setup as setup_federation  # it builds on this module
+
+    setup_federation(app)
+    from .operator import setup as setup_operator  # it builds on this module too
+
+    setup_operator(app)
     return app
 
 
@@ -299,13 +314,18 @@ async def well_known(request: web.Request) -> web.Response:
                 "blocklist": "/api/v1/blocklist",
                 "proposals": "/api/v1/proposals",
                 "openapi": "/openapi.json",
+                "witness": "/witness/add-checkpoint",
+                "mirrors": "/mirror/{did}/",
+                "peers": "/api/v1/peers",
+                "equivocations": "/api/v1/equivocations",
             },
         }
     )
 
 
 async def checkpoint(request: web.Request) -> web.Response:
-    note = await request.app[NODE].checkpoint(now_ms=request.app[CLOCK]())
+    node = request.app[NODE]
+    note = await node.peers.with_cosignatures(await node.checkpoint(now_ms=request.app[CLOCK]()))
     return web.Response(
         body=note, content_type="text/plain", charset="utf-8", headers={"Cache-Control": "no-cache"}
     )
@@ -346,6 +366,7 @@ async def consistency(request: web.Request) -> web.Response:
 
 async def post_record(request: web.Request) -> web.Response:
     raw = await _read_body(request, MSGPACK)
+    limits.charge_member(request, raw)
     result = await request.app[NODE].submit(raw, now_ms=request.app[CLOCK]())
     return _json(
         {"id": result.id.hex(), "index": result.index},
@@ -397,12 +418,28 @@ async def blocklist_explain(request: web.Request) -> web.Response:
     node = request.app[NODE]
     bl = await node.blocklist(now_ms=request.app[CLOCK]())
     why = bl.explain(_requester(request))
+    trace = []
+    for rid in why.records:
+        found = node.locate(rid)
+        if found is not None:
+            coop, entry = found
+            trace.append(
+                {
+                    "id": rid.hex(),
+                    "coop": coop,
+                    "index": entry.index,
+                    "type": entry.record.type.value,
+                    "author": entry.record.author,
+                    "ts": entry.record.ts,
+                }
+            )
     return _json(
         {
             "requester": str(why.requester),
             "status": None if why.status is None else why.status.value,
             "steps": list(why.steps),
             "records": [r.hex() for r in why.records],
+            "trace": trace,
         }
     )
 

@@ -25,7 +25,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import click
 
@@ -63,6 +63,7 @@ from coopfed.protocol.records import (
 from coopfed.protocol.state import CoopState
 
 from .config import Config
+from .fedtext import federation_status_lines, profile_federation_lines
 from .keys import KeyFileError, new_seed, read_key_file, write_key_file
 
 T = TypeVar("T")
@@ -446,6 +447,13 @@ def _run(coro: Any) -> Any:
     show_default=True,
     help="...or this long after an append no checkpoint covers",
 )
+@click.option(
+    "--sync-seconds",
+    type=click.FloatRange(0.1, 86_400),
+    default=30.0,
+    show_default=True,
+    help="How often followed co-ops' logs are pulled and witnesses asked",
+)
 def init(
     data: Path,
     name: str,
@@ -468,6 +476,7 @@ def init(
     port: int,
     checkpoint_every: int,
     checkpoint_seconds: float,
+    sync_seconds: float,
 ) -> None:
     """Found a new co-op: its key, charter, founders, database and admin token."""
     from .service import Node  # the storage stack loads only for operator commands
@@ -511,6 +520,8 @@ def init(
         port=port,
         checkpoint_every=checkpoint_every,
         checkpoint_interval_s=checkpoint_seconds,
+        sync_interval_s=sync_seconds,
+        sync_max_backoff_s=max(600.0, 4 * sync_seconds),
     )
 
     async def create() -> tuple[str, int]:
@@ -1019,6 +1030,7 @@ def format_profile(profile: dict[str, Any]) -> Iterator[str]:
         yield f"    appeals: {appeals or 'none'}"
     for step in bl["steps"]:
         yield f"  why: {step}"
+    yield from profile_federation_lines(profile)
 
 
 @cli.group()
@@ -1162,4 +1174,16 @@ def status(node_url: str, as_json: bool) -> None:
     click.echo(
         f"  members: {st['members']}; open proposals: {st['open_proposals']}; "
         f"active blocks: {st['blocks']}"
+    )
+    for line in federation_status_lines(st):
+        click.echo(line)
+
+
+# The federation commands (peer, policy, blocklist explain, bundle, verify) live in their
+# own module and register themselves on the group above. (Hidden from mypy, which checks
+# that module on its own, so that the two modules are no import cycle for it.)
+if not TYPE_CHECKING:
+    from . import (
+        cli_fed,  # noqa: F401
+        cli_operator,  # noqa: F401
     )

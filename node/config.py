@@ -33,6 +33,29 @@ class Config:
     max_skew_ms: int = 5 * 60_000
     #: PostgreSQL schema holding the tables (one per test, for isolation); None: search_path.
     schema: str | None = None
+    #: Writes (POSTs) one client address may make: sustained per second (0: no limit)...
+    rate_address_per_s: float = 20.0
+    #: ...and in one burst.
+    rate_address_burst: int = 300
+    #: Records one member (one signing key) may post: sustained per second (0: no limit)...
+    rate_member_per_s: float = 2.0
+    #: ...and in one burst.
+    rate_member_burst: int = 120
+    #: Meter the last X-Forwarded-For address instead of the peer's (behind a trusted proxy).
+    trust_forwarded_for: bool = False
+    #: A connection must send a complete request head within this many seconds.
+    header_timeout_s: float = 15.0
+    #: A request must be read and answered within this many seconds (else 408).
+    request_timeout_s: float = 30.0
+    #: Every request the node makes to another server gives up after this many seconds.
+    outbound_timeout_s: float = 30.0
+    #: How often each followed co-op's log is pulled (jittered), and witnesses are asked...
+    sync_interval_s: float = 30.0
+    #: ...and the longest back-off after failures (it doubles from sync_interval_s).
+    sync_max_backoff_s: float = 600.0
+    #: Entries of a followed log dated more than this past the node's clock wait until the
+    #: clock is there (``future``). Only demos, whose nodes move their clocks, raise it.
+    sync_max_future_ms: int = 600_000
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir))
@@ -44,6 +67,16 @@ class Config:
             raise ValueError("intervals must be positive")
         if self.max_skew_ms < 0 or self.max_body < 1:
             raise ValueError("max_skew_ms must be >= 0 and max_body >= 1")
+        if self.rate_address_per_s < 0 or self.rate_member_per_s < 0:
+            raise ValueError("rates must be >= 0 (0 turns a limit off)")
+        if self.rate_address_burst < 1 or self.rate_member_burst < 1:
+            raise ValueError("bursts must be at least 1")
+        if min(self.header_timeout_s, self.request_timeout_s, self.outbound_timeout_s) <= 0:
+            raise ValueError("timeouts must be positive")
+        if self.sync_interval_s <= 0 or self.sync_max_backoff_s < self.sync_interval_s:
+            raise ValueError("sync_interval_s must be positive and sync_max_backoff_s no less")
+        if self.sync_max_future_ms < 0:
+            raise ValueError("sync_max_future_ms must be >= 0")
         if self.schema is not None and self.is_sqlite:
             raise ValueError("a schema is a PostgreSQL setting; SQLite has none")
 

@@ -1,53 +1,88 @@
-"""``make demo``: a real co-op node on 127.0.0.1, its members at work, told step by step.
+"""``make demo``: three co-ops on 127.0.0.1 federate, block a requester, and prove it to anyone.
 
-The demo founds a co-op in a temporary directory, starts ``coopfed serve`` as a separate
-process, and then does what members and an operator would, each step with the real
-``coopfed`` command line in its own process: invites, joins, ratings and flags of a
-requester, a proposal to block it and the members' votes. Voting stays open for the
-charter's shortest window, one hour; rather than wait, the demo restarts the node with
-its clock moved past the close (``COOPFED_CLOCK_OFFSET_MS``, an option for demos and
-tests only), and the node tallies, signs the decision and blocks the requester. The demo
-then shows the requester's profile and the blocklist, verifies the whole log, stops the
-node and exits 0 (non-zero, with the reason, if any step fails).
+Three co-ops found their nodes, each a ``coopfed serve`` process with a database of its
+own, and pin each other's keys. Members of two of them rate and flag a requester; the
+first votes to block it. The second co-op's policy adopts that co-op's blocks (k=1 of
+[A]); the third adopts only what two co-ops it trusts both block (k=2 of [A, B]), so it
+waits until the second co-op's own members have voted too. Meanwhile each co-op witnesses
+the others' logs. Finally a third party checks the block offline from one bundle file,
+trusting the two witnesses — and a copy with one byte changed fails. Every step is run
+with the real ``coopfed`` command line in its own process and told in plain words.
+
+Voting stays open an hour; rather than wait, the demo restarts a node with its clock
+moved past the close (``COOPFED_CLOCK_OFFSET_MS``, for demos and tests only). Exit 0 when
+every step did what it should; non-zero, with the reason, otherwise.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import select
 import shlex
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any, Final
 
 from .app import CLOCK_OFFSET_ENV
+from .config import Config
 
 REQUESTER: Final = "mturk:A3DEMOREQUESTER"
-#: The charter's shortest voting window is one hour; the restarted node's clock runs ahead
-#: by that and a minute, so the proposal has closed when it looks.
+#: The charter's shortest voting window is one hour; a restarted node's clock runs ahead by
+#: that and a minute, so the proposal has closed when it looks.
 OFFSET_MS: Final = 61 * 60_000
 START_TIMEOUT_S: Final = 30.0
+COOPS: Final = {
+    "a": ("Night Shift Co-op", ("ana", "bo")),
+    "b": ("Dawn Patrol Co-op", ("dee", "eve")),
+    "c": ("Harbor Workers Co-op", ("gus",)),
+}
 
 
 class DemoError(RuntimeError):
     """A step failed; the message says which and why."""
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class Coop:
+    """One co-op's node: its data directory, its port and its server process."""
+
+    def __init__(self, key: str, root: Path) -> None:
+        self.key = key
+        self.name, self.members = COOPS[key]
+        self.data = root / key
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = root / f"{key}.log"
+        self.proc: subprocess.Popen[str] | None = None
+        self.did = ""
+
+    @property
+    def short(self) -> str:
+        return self.name.split()[0] + " " + self.name.split()[1]
+
+
 class Demo:
     def __init__(self, root: Path, *, quiet: bool = False) -> None:
         self.root = root
-        self.data = root / "node"
         self.quiet = quiet
-        self.server: subprocess.Popen[str] | None = None
-        self.url = ""
+        self.coops = {k: Coop(k, root) for k in COOPS}
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("COOPFED_")} | {
             "PYTHONUNBUFFERED": "1"
         }
@@ -65,7 +100,7 @@ class Demo:
 
     # ------------------------------------------------------------------ commands
 
-    def coopfed(self, *args: str, show: bool = True) -> str:
+    def coopfed(self, *args: str, show: bool = True, fails: bool = False) -> str:
         """Run ``coopfed ARGS`` as its own process (as a person would) and return its output."""
         shown = ["coopfed", *(a.replace(str(self.root) + "/", "") for a in args)]
         if show:
@@ -79,6 +114,12 @@ class Demo:
             timeout=60,
             check=False,
         )
+        if fails:
+            if proc.returncode == 0:
+                raise DemoError(f"'{shlex.join(shown)}' should have failed, but it passed")
+            if show:
+                self.show(proc.stderr)
+            return proc.stderr
         if proc.returncode != 0:
             raise DemoError(
                 f"'{shlex.join(shown)}' failed ({proc.returncode}): "
@@ -88,257 +129,267 @@ class Demo:
             self.show(proc.stdout)
         return proc.stdout
 
-    def member(self, command: str, name: str, *args: str) -> str:
+    def member(self, command: str, name: str, coop: Coop, *args: str, show: bool = True) -> str:
         """``coopfed COMMAND --key NAME.key --node URL ARGS`` (COMMAND may be two words)."""
-        return self.coopfed(*command.split(), "--key", f"{name}.key", "--node", self.url, *args)
+        return self.coopfed(
+            *command.split(), "--key", f"{name}.key", "--node", coop.url, *args, show=show
+        )
 
-    def get(self, path: str) -> Any:
-        with urllib.request.urlopen(self.url + path, timeout=10) as resp:
+    def get(self, coop: Coop, path: str) -> Any:
+        with urllib.request.urlopen(coop.url + path, timeout=10) as resp:
             return json.load(resp)
 
-    # ------------------------------------------------------------------ the node process
+    def status_of(self, coop: Coop) -> str | None:
+        platform, rid = REQUESTER.split(":", 1)
+        why = self.get(coop, f"/api/v1/blocklist/explain/{platform}/{urllib.parse.quote(rid)}")
+        status: str | None = why["status"]
+        return status
 
-    def start(self, *, clock_offset_ms: int = 0) -> None:
-        env = dict(self.env)
-        if clock_offset_ms:
-            env[CLOCK_OFFSET_ENV] = str(clock_offset_ms)
-        # The node's log goes to a file: a pipe nobody reads could fill and stall it.
-        with open(self.root / "node.log", "a", encoding="utf-8") as log:
-            self.server = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "coopfed.node",
-                    "serve",
-                    "--data",
-                    str(self.data),
-                    "--port",
-                    "0",
-                ],
-                cwd=self.root,
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=log,
-                text=True,
-            )
-        assert self.server.stdout is not None
-        ready, _, _ = select.select([self.server.stdout], [], [], START_TIMEOUT_S)
-        line = self.server.stdout.readline() if ready else ""
-        if " on http://" not in line:  # "coopfed: serving NAME (DID) on URL"
-            self.stop()
-            problem = (self.root / "node.log").read_text(encoding="utf-8").strip()
-            raise DemoError(
-                f"the node did not start: {(problem.splitlines() or ['no output'])[-1]}"
-            )
-        self.url = line.rsplit(" on ", 1)[1].strip()
-        self.show(line.strip())
-
-    def stop(self) -> None:
-        server, self.server = self.server, None
-        if server is None:
-            return
-        if server.poll() is None:
-            server.terminate()
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-        if server.stdout is not None:
-            server.stdout.close()
-
-    def wait_for(self, what: str, check: Any, timeout: float = 20.0) -> Any:
+    def wait_for(self, what: str, check: Any, timeout: float = 30.0) -> Any:
         deadline = time.monotonic() + timeout
         while True:
-            value = check()
+            try:
+                value = check()
+            except OSError:
+                value = None
             if value:
                 return value
             if time.monotonic() > deadline:
                 raise DemoError(f"timed out waiting for {what}")
             time.sleep(0.2)
 
-    # ------------------------------------------------------------------ the story
+    # ------------------------------------------------------------------ node processes
 
-    def run(self) -> None:
-        self.say(
-            "1. Ana founds a co-op of crowdworkers. 'coopfed init' makes the co-op's key, "
-            "its charter (the rules: here, a decision needs half the members to vote and "
-            "half of the votes cast; voting lasts at least an hour; 3 members' flags "
-            "within a week block a requester provisionally) and its database. Ana is the "
-            "founding member; her key is made on her machine."
-        )
-        self.coopfed(
-            "init",
-            "--data",
-            str(self.data),
-            "--name",
-            "Night Shift Co-op",
-            "--window-hours",
-            "1",
-            "--checkpoint-seconds",
-            "1",
-            "--founder-key",
-            "ana.key",
-        )
+    def start(self, coop: Coop, *, clock_offset_ms: int = 0) -> None:
+        env = dict(self.env)
+        if clock_offset_ms:
+            env[CLOCK_OFFSET_ENV] = str(clock_offset_ms)
+        # The node's log goes to a file: a pipe nobody reads could fill and stall it.
+        with open(coop.log, "a", encoding="utf-8") as log:
+            coop.proc = subprocess.Popen(
+                [sys.executable, "-m", "coopfed.node", "serve", "--data", str(coop.data)],
+                cwd=self.root,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+            )
+        assert coop.proc.stdout is not None
+        ready, _, _ = select.select([coop.proc.stdout], [], [], START_TIMEOUT_S)
+        line = coop.proc.stdout.readline() if ready else ""
+        if " on http://" not in line:  # "coopfed: serving NAME (DID) on URL"
+            self.stop(coop)
+            problem = coop.log.read_text(encoding="utf-8").strip()
+            raise DemoError(
+                f"{coop.name}'s node did not start: {(problem.splitlines() or ['no output'])[-1]}"
+            )
+        self.show(line.strip())
 
-        self.say("2. The operator starts the node: a real server process on this machine.")
-        self.start()
-        self.coopfed("status", "--node", self.url)
+    def stop(self, coop: Coop) -> None:
+        proc, coop.proc = coop.proc, None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
 
-        self.say(
-            "3. Three more workers join. Each makes a key of their own (the node never "
-            "sees it), and the operator hands each a single-use invite token."
-        )
-        for name in ("bo", "cy", "dee"):
-            self.coopfed("member", "keygen", "--key", f"{name}.key")
-            token = json.loads(
-                self.coopfed("member", "invite", "--data", str(self.data), "--json", show=False)
-            )["token"]
-            self.show(f"(the operator gives {name} an invite token)")
-            self.member("member join", name, "--token", token)
+    def stop_all(self) -> None:
+        for coop in self.coops.values():
+            self.stop(coop)
 
-        self.say(
-            f"4. They have all worked for requester {REQUESTER}, and report what "
-            "happened: scores from 1 to 5, what the work paid per hour, rejections. "
-            "Each rating is a record signed by its author and appended to the co-op's "
-            "log."
-        )
-        self.member(
-            "rate",
-            "ana",
-            REQUESTER,
-            "--pay",
-            "1",
-            "--fair",
-            "2",
-            "--comm",
-            "1",
-            "--hourly-cents",
-            "380",
-            "--minutes",
-            "95",
-            "--rejected",
-            "some",
-            "--no-recommend",
-            "--text",
-            "Rejected half a batch with no reason given.",
-        )
-        self.member(
-            "rate",
-            "bo",
-            REQUESTER,
-            "--pay",
-            "2",
-            "--fair",
-            "1",
-            "--hourly-cents",
-            "450",
-            "--rejected",
-            "some",
-            "--no-recommend",
-        )
-        self.member(
-            "rate",
-            "cy",
-            REQUESTER,
-            "--pay",
-            "1",
-            "--fast",
-            "2",
-            "--hourly-cents",
-            "300",
-            "--rejected",
-            "none",
-        )
-
-        self.say(
-            "5. Two of them flag the requester: one for underpaying, one for an unfair "
-            "rejection of a batch. Two flags are one short of the charter's rule for a "
-            "provisional block, so the members decide by vote."
-        )
-        self.member("flag", "bo", REQUESTER, "--reason", "underpaid", "--days", "30")
-        self.member(
-            "flag",
-            "dee",
-            REQUESTER,
-            "--reason",
-            "unfair_rejection",
-            "--batch",
-            "BATCH-2291",
-            "--note",
-            "All 40 HITs rejected after the deadline.",
-        )
-
-        self.say(
-            "6. Ana proposes to block the requester; voting opens now and closes in an "
-            "hour. Ana, Bo and Cy vote yes, Dee votes no."
-        )
+    def vote_and_decide(self, coop: Coop, pitch: str) -> str:
+        """Members propose a block and vote yes; the node restarts past the window and decides."""
         out = self.member(
             "propose",
-            "ana",
+            coop.members[0],
+            coop,
             "--kind",
             "block",
             "--pitch",
-            f"Block {REQUESTER}: underpays and rejects unfairly",
+            pitch,
             "--requester",
             REQUESTER,
             "--reason",
             "underpaid",
         )
         proposal = out.split("record ", 1)[1].split()[0]
-        for name, choice in (("ana", "yes"), ("bo", "yes"), ("cy", "yes"), ("dee", "no")):
-            self.member("vote", name, proposal, choice)
-        self.coopfed("proposals", "--node", self.url)
-
-        self.say(
-            "7. Nobody wants to wait an hour in a demo. The node is stopped and started "
-            "again with its clock an hour ahead (COOPFED_CLOCK_OFFSET_MS, for demos "
-            "and tests only). Everything it accepted is still in its database. At once "
-            "the node sees that voting has closed: it tallies the ballots under the "
-            "charter, signs the decision with the co-op's key, and carries it out by "
-            "signing a block of the requester."
-        )
-        self.stop()
-        self.start(clock_offset_ms=OFFSET_MS)
+        for name in coop.members:
+            self.member("vote", name, coop, proposal, "yes")
+        self.show(f"(restarting {coop.short}'s node with its clock an hour ahead)")
+        self.stop(coop)
+        self.start(coop, clock_offset_ms=OFFSET_MS)
         decided = self.wait_for(
-            "the decision", lambda: self.get(f"/api/v1/proposals/{proposal}").get("decision")
+            f"{coop.name}'s decision",
+            lambda: self.get(coop, f"/api/v1/proposals/{proposal}").get("decision"),
         )
-        tally = self.get(f"/api/v1/proposals/{proposal}")["tally"]
-        votes = ", ".join(f"{n} {choice}" for choice, n in sorted(tally["counts"].items()))
-        quorum = "met" if tally["quorum_met"] else "not met"
-        self.show(f"decision {decided}: {tally['result']} ({votes}; quorum {quorum})")
-        self.wait_for("the block", lambda: self.get("/api/v1/blocklist")["entries"])
-        self.coopfed("proposals", "--node", self.url, "--status", "decided")
+        tally = self.get(coop, f"/api/v1/proposals/{proposal}")["tally"]
+        votes = ", ".join(f"{n} {c}" for c, n in sorted(tally["counts"].items()))
+        self.show(f"decision {decided}: {tally['result']} ({votes})")
+        self.wait_for(f"{coop.name}'s block", lambda: self.status_of(coop) == "blocked")
+        return str(decided)
+
+    # ------------------------------------------------------------------ the story
+
+    def run(self) -> None:
+        a, b, c = self.coops["a"], self.coops["b"], self.coops["c"]
+        self.say(
+            "1. Three co-ops of crowdworkers each found a node: Night Shift (Ana and Bo), "
+            "Dawn Patrol (Dee and Eve) and Harbor Workers (Gus). 'coopfed init' makes each "
+            "co-op's key, its charter (decisions by vote, an hour at least to vote) and its "
+            "own database. The members' keys are made on their own machines."
+        )
+        for coop in (a, b, c):
+            founders = [x for m in coop.members for x in ("--founder-key", f"{m}.key")]
+            out = self.coopfed(
+                "init",
+                "--data",
+                str(coop.data),
+                "--name",
+                coop.name,
+                "--window-hours",
+                "1",
+                "--checkpoint-seconds",
+                "0.5",
+                "--sync-seconds",
+                "0.5",
+                "--port",
+                str(coop.port),
+                *founders,
+                show=coop is a,
+            )
+            coop.did = out.split("founded: ", 1)[1].split()[0]
+            # Nodes restart with their clocks an hour ahead in this demo (to close votes);
+            # their peers, on the true clock, must take those records now, not in an hour.
+            config = Config.load(coop.data)
+            dataclasses.replace(config, sync_max_future_ms=3 * OFFSET_MS).save()
+            if coop is not a:
+                self.show(f"$ coopfed init --data {coop.key} --name '{coop.name}' ...")
+                self.show(f"co-op {coop.name!r} founded: {coop.did}")
+
+        self.say("2. The three operators start their nodes: three server processes.")
+        for coop in (a, b, c):
+            self.start(coop)
 
         self.say(
-            "8. The requester's profile, as any member sees it before taking work: "
-            "mean scores, median hourly pay, rejections, flags, and the block with the "
-            "records it rests on."
+            "3. The co-ops agree to federate. Each operator pins the others' keys: 'coopfed "
+            "peer add' fetches the other node's description and shows its co-op key's "
+            "fingerprint, which the operators compare over a channel they trust (a call, "
+            "a meeting) before confirming. From then on every record of the other co-op "
+            "must carry that key's signature."
         )
-        self.coopfed("requester", "show", REQUESTER, "--node", self.url)
+        self.coopfed("peer", "add", b.url, "--data", str(a.data), "--yes")
+        for x, y in ((a, c), (b, a), (b, c), (c, a), (c, b)):
+            self.coopfed("peer", "add", y.url, "--data", str(x.data), "--yes", show=False)
+            self.show(f"$ coopfed peer add {y.url} --data {x.key} --yes   ({y.name})")
 
         self.say(
-            "9. The co-op's blocklist, as CSV for other tools (JSON too), each entry "
-            "naming the signed block record behind it."
+            "4. Each co-op signs its federation policy. Dawn Patrol trusts Night Shift: "
+            "it adopts Night Shift's blocks (k=1 of [Night Shift]). Harbor Workers is "
+            "more careful: it adopts a block only when both Night Shift and Dawn Patrol "
+            "block (k=2 of [Night Shift, Dawn Patrol])."
         )
-        self.coopfed("blocklist", "export", "--format", "csv", "--node", self.url)
+        self.coopfed("policy", "set", "--data", str(a.data))
+        self.coopfed("policy", "set", "--adopt", f"1:{a.did}", "--data", str(b.data))
+        self.coopfed("policy", "set", "--adopt", f"2:{a.did},{b.did}", "--data", str(c.data))
 
         self.say(
-            "10. Anyone can check the co-op's whole history without trusting the node: "
-            "'coopfed log verify' fetches the signed checkpoint and every entry, "
-            "recomputes the Merkle root, and checks every signature and every rule."
+            f"5. Members of Night Shift and Dawn Patrol have worked for requester "
+            f"{REQUESTER}. They rate it (scores 1 to 5, pay per hour) and flag it, each "
+            "record signed by its author and appended to their own co-op's log."
         )
+        self.member(
+            "rate", "ana", a, REQUESTER, "--pay", "1", "--fair", "2", "--hourly-cents", "380"
+        )
+        self.member("flag", "bo", a, REQUESTER, "--reason", "underpaid")
+        self.member(
+            "rate", "dee", b, REQUESTER, "--pay", "2", "--fair", "1", "--hourly-cents", "450"
+        )
+        self.member("flag", "eve", b, REQUESTER, "--reason", "unfair_rejection")
+
+        self.say(
+            "6. Night Shift's members vote to block the requester. (Nobody waits an hour in "
+            "a demo: the node restarts with its clock an hour ahead — for demos and tests "
+            "only — tallies the votes, signs the decision and blocks the requester.)"
+        )
+        self.vote_and_decide(a, f"Block {REQUESTER}: pays under $4/h")
+
+        self.say(
+            "7. Dawn Patrol and Harbor Workers pull Night Shift's log: its checkpoint, then "
+            "the entries they are missing, checking every signature, every member's "
+            "standing and the Merkle tree against Night Shift's signed root. Dawn Patrol's "
+            "policy adopts the block; Harbor Workers' does not, yet: one of the two co-ops "
+            "it needs blocks the requester."
+        )
+        self.wait_for("Dawn Patrol to adopt the block", lambda: self.status_of(b) == "blocked")
+        self.coopfed("blocklist", "explain", REQUESTER, "--node", b.url)
         self.wait_for(
-            "a checkpoint of the whole log",
-            lambda: (
-                self.get("/api/v1/status")["checkpoint"]["size"]
-                == self.get("/api/v1/status")["size"]
+            "Harbor Workers to hold Night Shift's block",
+            lambda: any(
+                p["did"] == a.did and p["blocks"] >= 1
+                for p in self.get(c, "/api/v1/peers")["peers"]
             ),
         )
-        self.coopfed("log", "verify", "--node", self.url)
+        if self.status_of(c) is not None:
+            raise DemoError("Harbor Workers adopted a block its policy should not adopt yet")
+        self.coopfed("blocklist", "explain", REQUESTER, "--node", c.url)
 
-        self.say("11. The demo stops the node. Done.")
-        self.stop()
+        self.say(
+            "8. Dawn Patrol's own members now vote too, and their node blocks the requester. "
+            "Harbor Workers syncs Dawn Patrol and adopts: two co-ops it trusts block. Its "
+            "explanation goes down to the signed records, in each co-op's log."
+        )
+        self.vote_and_decide(b, f"Block {REQUESTER}: unfair rejections")
+        self.wait_for("Harbor Workers to adopt", lambda: self.status_of(c) == "blocked")
+        self.coopfed("blocklist", "explain", REQUESTER, "--node", c.url)
+        self.coopfed("requester", "show", REQUESTER, "--node", c.url)
+
+        self.say(
+            "9. All along, each co-op has witnessed the others: after it signs a checkpoint, "
+            "a node asks the co-ops it follows to cosign it (C2SP tlog-witness), and each "
+            "cosigns only a checkpoint consistent with the last one it saw. A co-op that "
+            "showed two histories would be caught with a proof."
+        )
+
+        def witnessed() -> bool:
+            st = self.get(a, "/api/v1/status")
+            return bool(
+                st["checkpoint"]["size"] == st["size"]
+                and set(st["federation"]["witnessed_by"]) == {b.did, c.did}
+            )
+
+        self.wait_for("Night Shift's checkpoint to be cosigned by both", witnessed)
+        self.coopfed("status", "--node", a.url)
+
+        self.say(
+            "10. A journalist wants to know whether the block is real. Night Shift exports "
+            "one bundle file: the block, the decision, the proposal, the ballots, the roster, "
+            "the charter, each with its inclusion proof, and the checkpoint with the "
+            "witnesses' cosignatures. 'coopfed verify' checks it with no network at all, "
+            "trusting only the two witness co-ops' keys."
+        )
+        self.coopfed("bundle", "block", REQUESTER, "--node", a.url, "--out", "block.bundle")
+        self.coopfed("verify", "block.bundle", "--trust", b.did, "--trust", c.did)
+
+        self.say(
+            "11. Someone changes a single byte of the file (here: one byte inside a ballot). "
+            "The check fails, and says why."
+        )
+        data = bytearray((self.root / "block.bundle").read_bytes())
+        pos = data.find(b"ballot")
+        pos = pos + 40 if pos >= 0 else len(data) // 2
+        data[pos] ^= 0x01
+        (self.root / "tampered.bundle").write_bytes(bytes(data))
+        self.show(f"(byte {pos} of {len(data)} changed)")
+        self.coopfed("verify", "tampered.bundle", "--trust", b.did, "--trust", c.did, fails=True)
+
+        self.say("12. The demo stops the three nodes. Done.")
+        self.stop_all()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -349,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
         "--keep",
         metavar="DIR",
         type=Path,
-        help="Keep the co-op's files in DIR (must not exist) instead of a temporary directory",
+        help="Keep the co-ops' files in DIR (must not exist) instead of a temporary directory",
     )
     parser.add_argument("--quiet", action="store_true", help="Print only the verdict")
     args = parser.parse_args(argv)
@@ -365,12 +416,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\ndemo failed: {exc}", file=sys.stderr)
         return 1
     finally:
-        demo.stop()
+        demo.stop_all()
         if args.keep is None:
             shutil.rmtree(root, ignore_errors=True)
     print(
-        "\ndemo finished: the co-op decided, by its members' votes, to block "
-        f"{REQUESTER}." + (f" Files kept in {root}." if args.keep else "")
+        f"\ndemo finished: three co-ops federated; {REQUESTER} is blocked by the votes of "
+        "two co-ops' members, adopted by the third under its policy, and a third party "
+        "verified it offline." + (f" Files kept in {root}." if args.keep else "")
     )
     return 0
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from .api_errors import STATUS_BY_CODE
+from .webapp import openapi_paths as webapp_paths
 
 MSGPACK: Final = "application/vnd.coopfed+msgpack"
 _HEX32: Final = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
@@ -195,7 +196,7 @@ def document(server: str | None = None) -> dict[str, Any]:
                 "responses": {
                     "201": _json(_ref("Appended"), "Appended"),
                     "200": _json(_ref("Appended"), "Already in the log (a replay)"),
-                    **_errors(400, 403, 409, 413, 415),
+                    **_errors(400, 403, 409, 413, 415, 429),
                 },
             }
         },
@@ -359,7 +360,7 @@ def document(server: str | None = None) -> dict[str, Any]:
                 "responses": {
                     "201": _json(_ref("Joined"), "Admitted, or put to a vote"),
                     "200": _json(_ref("Joined"), "A replay of an earlier join"),
-                    **_errors(400, 403, 409, 413, 415),
+                    **_errors(400, 403, 409, 413, 415, 429),
                 },
             }
         },
@@ -391,11 +392,14 @@ def document(server: str | None = None) -> dict[str, Any]:
                         },
                         "The invite",
                     ),
-                    **_errors(400, 401, 413, 415),
+                    **_errors(400, 401, 413, 415, 429),
                 },
             }
         },
     }
+    paths.update(_federation_paths())
+    paths.update(_operator_paths())
+    paths.update(webapp_paths())
     for item in paths.values():
         for op in item.values():
             op["responses"].setdefault("500", {"$ref": "#/components/responses/E500"})
@@ -428,6 +432,7 @@ def document(server: str | None = None) -> dict[str, Any]:
                     (409, "Conflicts with the co-op's state"),
                     (413, "Too large"),
                     (415, "Unsupported media type"),
+                    (429, "Too many writes: see Retry-After"),
                     (500, "The node failed"),
                 )
             },
@@ -583,4 +588,309 @@ def _schemas() -> dict[str, Any]:
                 },
             },
         },
+    }
+
+
+# --------------------------------------------------------------------------- federation
+
+_DID_PARAM: Final = _path_param("did", "A followed co-op's did:key", _DID)
+_BINARY: Final = {"schema": {"type": "string", "format": "binary"}}
+_TEXT: Final = {"schema": {"type": "string"}}
+_ADMIN: Final[list[dict[str, list[str]]]] = [{"adminToken": []}]
+_MIRROR_NOTE: Final = (
+    "Read-only mirror of a co-op this node follows, as verified and stored here: the same "
+    "layout as the co-op's own node (C2SP tlog-tiles), so a node can sync co-op X from "
+    "`<mirror>/mirror/<X's did>` and check it against X's own signature. Only what is "
+    "stored is served: the checkpoint is the latest whose entries are all here."
+)
+
+
+def _get(op_id: str, tag: str, summary: str, responses: dict[str, Any], **extra: Any) -> Any:
+    return {
+        "get": {
+            "operationId": op_id,
+            "tags": [tag],
+            "summary": summary,
+            **extra,
+            "responses": responses,
+        }
+    }
+
+
+def _operator_paths() -> dict[str, Any]:
+    def op(op_id: str, summary: str, props: dict[str, Any], required: list[str]) -> Any:
+        return {
+            "post": {
+                "operationId": op_id,
+                "tags": ["operator"],
+                "summary": summary,
+                "security": _ADMIN,
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {"type": "object", "properties": props, "required": required}
+                        }
+                    },
+                },
+                "responses": {
+                    "201": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "id": {"type": "string"},
+                                "index": {"type": "integer"},
+                                "type": {"type": "string"},
+                            },
+                        },
+                        "Signed with the co-op's key and appended",
+                    ),
+                    **_errors(400, 401, 409, 413, 415, 429),
+                },
+            }
+        }
+
+    text = {"type": "string"}
+    return {
+        "/api/v1/operator/requester-alias": op(
+            "requesterAlias",
+            "Record that a requester was renamed (operator only)",
+            {"requester": text, "alias_of": text},
+            ["requester", "alias_of"],
+        ),
+        "/api/v1/operator/requester-key": op(
+            "requesterKey",
+            "Bind a key the requester proved is theirs, so it may reply (operator only)",
+            {"requester": text, "key": text, "evidence": text},
+            ["requester", "key", "evidence"],
+        ),
+    }
+
+
+def _federation_paths() -> dict[str, Any]:
+    """The federation routes (node/fedroutes.py; prose in spec/federation.md)."""
+    peer = {"type": "object", "description": "A followed co-op and how syncing it goes"}
+    return {
+        "/mirror/{did}/checkpoint": _get(
+            "mirrorCheckpoint",
+            "mirror",
+            "A followed co-op's latest checkpoint held here, with its cosignatures",
+            {
+                "200": {"description": "The signed note", "content": {"text/plain": _TEXT}},
+                **_errors(400, 404),
+            },
+            description=_MIRROR_NOTE,
+            parameters=[_DID_PARAM],
+        ),
+        "/mirror/{did}/tile/{path}": _get(
+            "mirrorTile",
+            "mirror",
+            "A hash tile or entry bundle of a followed co-op's log",
+            {
+                "200": {
+                    "description": "Tile bytes",
+                    "content": {"application/octet-stream": _BINARY},
+                },
+                **_errors(400, 404),
+            },
+            description=_MIRROR_NOTE + " " + _TILE_NOTE,
+            parameters=[_DID_PARAM, _path_param("path", "The tile path after `tile/`")],
+        ),
+        "/mirror/{did}/api/v1/proof/inclusion": _get(
+            "mirrorInclusionProof",
+            "mirror",
+            "Inclusion proof in a followed co-op's log",
+            {"200": _json(_ref("InclusionProof"), "The proof"), **_errors(400, 404)},
+            parameters=[
+                _DID_PARAM,
+                _query(
+                    "index", "0-based entry index", {"type": "integer", "minimum": 0}, required=True
+                ),
+                _query("size", "Tree size", {"type": "integer", "minimum": 1}, required=True),
+            ],
+        ),
+        "/mirror/{did}/api/v1/proof/consistency": _get(
+            "mirrorConsistencyProof",
+            "mirror",
+            "Consistency proof in a followed co-op's log",
+            {"200": _json(_ref("ConsistencyProof"), "The proof"), **_errors(400, 404)},
+            parameters=[
+                _DID_PARAM,
+                _query("old", "Older size", {"type": "integer", "minimum": 0}, required=True),
+                _query("new", "Newer size", {"type": "integer", "minimum": 0}, required=True),
+            ],
+        ),
+        "/witness/add-checkpoint": {
+            "post": {
+                "operationId": "addCheckpoint",
+                "tags": ["witness"],
+                "summary": "C2SP tlog-witness: cosign a followed co-op's checkpoint",
+                "description": "Body: `old <size>`, the consistency proof from that size as "
+                "base64 lines, a blank line, the signed checkpoint note. Answers are text/plain "
+                "as the C2SP spec says: 200 the cosignature line (type 0x04, key name = this "
+                "co-op's log origin); 400 malformed; 403 not signed by the log's key; 404 a log "
+                "this node does not follow; 409 the old size is not the last one cosigned "
+                "(body: that size, `text/x.tlog.size`), or the checkpoint contradicts what this "
+                "node holds (an equivocation, stored and served at /api/v1/equivocations); 422 "
+                "the proof does not verify.",
+                "requestBody": {"required": True, "content": {"text/plain": _TEXT}},
+                "responses": {
+                    str(s): {"description": d, "content": {"text/plain": _TEXT}}
+                    for s, d in (
+                        (200, "The cosignature line"),
+                        (400, "Malformed request"),
+                        (403, "No valid signature by the log's key"),
+                        (404, "Not a followed log"),
+                        (409, "Old size mismatch (text/x.tlog.size) or equivocation"),
+                        (422, "The consistency proof does not verify"),
+                    )
+                },
+            }
+        },
+        "/api/v1/peers": {
+            "get": {
+                "operationId": "listPeers",
+                "tags": ["federation"],
+                "summary": "The co-ops this node follows, and how syncing them goes",
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {"peers": {"type": "array", "items": peer}},
+                        },
+                        "The peers",
+                    )
+                },
+            },
+            "post": {
+                "operationId": "pinPeer",
+                "tags": ["federation"],
+                "summary": "Pin (follow) a co-op by its DID (operator only)",
+                "security": _ADMIN,
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["did", "url"],
+                                "properties": {
+                                    "did": _DID,
+                                    "url": {"type": "string"},
+                                    "mirrors": {"type": "array", "items": {"type": "string"}},
+                                    "name": {"type": "string"},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {"201": _json(peer, "Pinned"), **_errors(400, 401, 413, 415, 429)},
+            },
+        },
+        "/api/v1/peers/{did}": {
+            "get": {
+                "operationId": "getPeer",
+                "tags": ["federation"],
+                "summary": "One followed co-op, with the latest refusals of its data",
+                "parameters": [_DID_PARAM],
+                "responses": {"200": _json(peer, "The peer"), **_errors(400, 404)},
+            },
+            "delete": {
+                "operationId": "removePeer",
+                "tags": ["federation"],
+                "summary": "Stop following a co-op; its copy is dropped, proofs are kept",
+                "security": _ADMIN,
+                "parameters": [_DID_PARAM],
+                "responses": {
+                    "200": _json({"type": "object"}, "Removed"),
+                    **_errors(400, 401, 404, 429),
+                },
+            },
+        },
+        "/api/v1/policy": {
+            "post": {
+                "operationId": "setPolicy",
+                "tags": ["federation"],
+                "summary": "Sign a federation.policy record with the co-op's key (operator only)",
+                "security": _ADMIN,
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "follow": {"type": "array", "items": {}},
+                                    "adopt": {
+                                        "type": "array",
+                                        "items": {
+                                            "type": "object",
+                                            "properties": {
+                                                "from": {"type": "array", "items": _DID},
+                                                "k": {"type": "integer", "minimum": 1},
+                                            },
+                                        },
+                                    },
+                                    "allow": {"type": "array", "items": {"type": "string"}},
+                                    "drafts": {"type": "boolean"},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "201": _json({"type": "object"}, "Appended"),
+                    "200": _json({"type": "object"}, "The same policy is in force"),
+                    **_errors(400, 401, 409, 413, 415, 429),
+                },
+            }
+        },
+        "/api/v1/equivocations": _get(
+            "listEquivocations",
+            "federation",
+            "Equivocation proofs this node holds, with the proof bytes in hex",
+            {"200": _json({"type": "object"}, "The proofs")},
+        ),
+        "/api/v1/equivocations/{did}": _get(
+            "getEquivocation",
+            "federation",
+            "The first equivocation proof against a co-op, as canonical MessagePack",
+            {
+                "200": {
+                    "description": "EquivocationProof.to_bytes()",
+                    "content": {MSGPACK: _BINARY},
+                },
+                **_errors(400, 404),
+            },
+            description="Anyone can recheck it with EquivocationProof.from_bytes(...)"
+            ".verify(log key of the co-op): two checkpoints signed by one key that no single "
+            "append-only history can explain.",
+            parameters=[_DID_PARAM],
+        ),
+        "/api/v1/bundles/decision/{id}": _get(
+            "decisionBundle",
+            "bundles",
+            "A verification bundle of a decision (check it offline with coopfed verify)",
+            {
+                "200": {"description": "The bundle", "content": {MSGPACK: _BINARY}},
+                **_errors(400, 404),
+            },
+            parameters=[
+                _path_param("id", "The decision record's id", _HEX32),
+                _query("coop", "A followed co-op whose decision it is (default: this one)", _DID),
+            ],
+        ),
+        "/api/v1/bundles/block/{platform}/{rid}": _get(
+            "blockBundle",
+            "bundles",
+            "A verification bundle of the active block that puts a requester on the list",
+            {
+                "200": {"description": "The bundle", "content": {MSGPACK: _BINARY}},
+                **_errors(400, 404),
+            },
+            parameters=[
+                *_REQUESTER_PARAMS,
+                _query("coop", "Whose block (default: own, else the first adopted)", _DID),
+            ],
+        ),
     }

@@ -173,3 +173,47 @@ def _appeals(entries: Sequence[Entry]) -> dict[str, int]:
             status = body.status
         counts[status] += 1
     return counts
+
+
+def federation_profile(
+    own: tuple[str, str, CoopState],
+    peers: Sequence[tuple[str, str, CoopState]],
+    requester: RequesterRef,
+    *,
+    now_ms: int,
+    distrusted: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
+    """The requester across the federation: combined counts, and each co-op's share.
+
+    Each co-op's records are counted by its own log's rules (its aliases, its
+    retractions); the combined figures apply the counting rules to all of them together
+    (one latest rating per member key, wherever it was given). Co-ops caught
+    equivocating are listed, marked, and left out of the combined figures.
+    """
+    combined: list[Entry] = []
+    shares = []
+    for did, name, state in [own, *peers]:
+        names = alias_group(state, requester)
+        entries = [
+            e
+            for n in names
+            for e in state.requester_records(n)
+            if not state.is_retracted(e.record.id)
+        ]
+        stats = _stats(entries, now_ms)
+        trusted = did not in distrusted
+        if trusted:
+            combined += entries
+        shares.append(
+            {
+                "coop": did,
+                "name": name,
+                "own": did == own[0],
+                "distrusted": not trusted,
+                "reports": stats["reports"],
+                "flags": sum(stats["flags"].values()),
+                "hourly_cents_median": stats["hourly_cents"]["median"],
+                "blocked": any(n in state.active_blocks() for n in names),
+            }
+        )
+    return {"combined": _stats(combined, now_ms), "coops": shares}

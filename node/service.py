@@ -11,14 +11,16 @@ does the in-memory state change, so a failed transaction leaves it as it was. Th
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import copy
 import dataclasses
 import hashlib
 import logging
+import os
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -55,16 +57,35 @@ from coopfed.protocol.records import (
     sign_record,
 )
 from coopfed.protocol.state import CoopState, Entry, ProposalInfo
+from coopfed.protocol.sync import verify_each
 
 from .config import Config
 from .keys import COOP_KEY_FILE, new_seed, read_coop_key, write_admin_token, write_coop_key
-from .profile import requester_profile
+from .peers import Peers
+from .profile import federation_profile, requester_profile
 from .storage import StorageError, Store, StoredCheckpoint, WriteTx
 
 log = logging.getLogger(__name__)
 
 #: Most records one :meth:`Node.submit_many` call appends (one transaction).
 MAX_BATCH: Final = 1000
+#: Most concurrent submissions the node verifies, or commits, together (group commit).
+GROUP_MAX: Final = 512
+#: Record types members post whose admissibility depends on no other record posted with
+#: them except through ``references()`` (and, for retractions, their target): such records
+#: can be checked together against the committed state, each as if it came last.
+_BATCHABLE: Final = frozenset(
+    {
+        RecordType.RATING,
+        RecordType.FLAG,
+        RecordType.APPEAL,
+        RecordType.REPLY,
+        RecordType.RETRACTION,
+        RecordType.PROPOSAL,
+        RecordType.BALLOT,
+        RecordType.MEMBER_RESIGN,
+    }
+)
 #: Most entries one :meth:`Node.entries` call returns.
 MAX_ENTRIES: Final = 1000
 #: Longest an invite may stay valid.
@@ -112,9 +133,17 @@ class Node:
         self.origin = log_origin(coop.did)
         self._name = name
         self.state = state
+        #: The co-ops this node follows: their logs as stored here (node/peers.py).
+        self.peers = Peers(store, coop.did)
         # Serialises this process's writers and every change to ``state``. Writers in
         # other processes are serialised by the database lock taken in Store.write().
         self._lock = asyncio.Lock()
+        # Group commit: posted records wait here to be verified (a page at a time, on a
+        # thread pool: libsodium releases the GIL), then to be committed together.
+        self._unverified: list[_Submission] = []
+        self._verified: list[_Submission] = []
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._verify_pool: concurrent.futures.ThreadPoolExecutor | None = None
         self._last_checkpoint: StoredCheckpoint | None = None
         # When the first append not yet covered by a checkpoint happened (node clock, ms).
         self._unsigned_since: int | None = None
@@ -204,6 +233,7 @@ class Node:
                     f"the stored tree (size {head.size}, root {head.root().hex()}) disagree"
                 )
             node = cls(config, store, coop, state, name=meta.get("name", ""))
+            await node.peers.load()
             node._last_checkpoint = await store.latest_checkpoint()
             if node._checkpointed_size() < state.size:
                 node._unsigned_since = 0  # overdue: the next tick signs one
@@ -213,6 +243,13 @@ class Node:
         return node
 
     async def close(self) -> None:
+        for task in self._tasks.values():
+            task.cancel()
+        for task in self._tasks.values():
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._verify_pool is not None:
+            self._verify_pool.shutdown(wait=True, cancel_futures=True)
         await self.store.close()
 
     async def __aenter__(self) -> Node:
@@ -267,6 +304,15 @@ class Node:
                     return []
                 if len(new) == 1:
                     self.state.check(new[0], now_ms=now_ms)
+                elif independent(new):
+                    # O(batch): each is checked against the committed state, which is
+                    # what checking them in order would give (see ``independent``).
+                    for i, record in enumerate(new):
+                        try:
+                            self.state.check(record, now_ms=now_ms)
+                        except RemoteProtocolError as exc:
+                            exc.add_note(f"record {i} of the {len(new)} in this batch")
+                            raise
                 else:
                     scratch = fork_state(self.state)
                     for i, record in enumerate(new):
@@ -276,15 +322,15 @@ class Node:
                             exc.add_note(f"record {i} of the {len(new)} in this batch")
                             raise
                 indexes = await tx.append(new)
+                cp = await self._sign_in(tx, now_ms)
             # Committed. The same check with the same clock passes again, so apply cannot fail.
             if scratch is None:
-                entries = [self.state.apply(new[0], now_ms=now_ms)]
+                entries = [self.state.apply(record, now_ms=now_ms) for record in new]
             else:
                 self.state = scratch
                 entries = [e for e in (scratch.entry(r.id) for r in new) if e is not None]
             assert [e.index for e in entries] == indexes
-            if self._unsigned_since is None:
-                self._unsigned_since = now_ms
+            self._signed_in(cp, now_ms)
         await self._maybe_checkpoint(now_ms=now_ms, count_only=True)
         return entries
 
@@ -327,10 +373,131 @@ class Node:
 
         Raises ``DecodeError``, ``InvalidRecord``, ``InvalidSignature`` for bad bytes and
         ``RecordRejected`` (with its code) when the co-op's state does not admit it.
+
+        Group commit: records posted at the same time have their signatures verified a
+        page at a time on a thread pool, then are checked and appended in one transaction;
+        each caller gets its own answer, after the commit, exactly as if alone.
         """
-        record = Record.from_bytes(raw)
+        record = Record.from_bytes(raw, verify=False)  # the signature: in _verify_loop
         self._check_submittable(record)
-        return await self._commit_one(record, now_ms=now_ms)
+        done = self.state.entry(record.id)
+        if done is not None:
+            # The same bytes are in the log, so their signature verified when they went in.
+            return SubmitResult(record.id, done.index, False)
+        sub = _Submission(record, now_ms, asyncio.get_running_loop().create_future())
+        self._unverified.append(sub)
+        self._wake("verify", self._verify_loop)
+        return await sub.future
+
+    def _wake(self, name: str, loop: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        task = self._tasks.get(name)
+        if task is None or task.done():
+            self._tasks[name] = asyncio.create_task(loop(), name=f"coopfed-{name}")
+
+    async def _verify_loop(self) -> None:
+        """Verify waiting records' signatures a page at a time, then queue them to commit."""
+        while self._unverified:
+            page = self._unverified[:GROUP_MAX]
+            del self._unverified[:GROUP_MAX]
+            try:
+                problems = await self._verify_page([s.record for s in page])
+            except BaseException as exc:
+                _fail_all(page, exc)
+                raise
+            for sub, problem in zip(page, problems, strict=True):
+                if problem is not None:
+                    _settle(sub, problem)
+                elif not sub.future.done():
+                    self._verified.append(sub)
+            if self._verified:
+                self._wake("commit", self._commit_loop)
+
+    def _pool(self) -> tuple[concurrent.futures.ThreadPoolExecutor, int]:
+        """Threads that check signatures (libsodium releases the GIL): one per core."""
+        workers = max(1, min(4, os.cpu_count() or 1))
+        if self._verify_pool is None:
+            self._verify_pool = concurrent.futures.ThreadPoolExecutor(
+                workers, thread_name_prefix="coopfed-verify"
+            )
+        return self._verify_pool, workers
+
+    async def _verify_page(self, records: list[Record]) -> list[RemoteProtocolError | None]:
+        if len(records) < 4:
+            return _verify_records(records)
+        pool, n = self._pool()
+        loop = asyncio.get_running_loop()
+        results = await asyncio.gather(
+            *(loop.run_in_executor(pool, _verify_records, c) for c in _chunks(records, n))
+        )
+        return [p for chunk in results for p in chunk]
+
+    def verify_page(self, records: Sequence[Record]) -> list[RemoteProtocolError | None]:
+        """Check a page of signatures on every core, this thread too; returns when done.
+
+        For a :class:`~coopfed.protocol.sync.SyncSession` (its ``verify_page``): the event
+        loop waits for the page, but the page takes a fraction of the time it would alone.
+        """
+        if len(records) < 16:
+            return _verify_records(records)
+        pool, n = self._pool()
+        mine, *theirs = _chunks(records, n + 1)
+        futures = [pool.submit(_verify_records, c) for c in theirs]
+        out = _verify_records(mine)
+        for f in futures:
+            out.extend(f.result())
+        return out
+
+    async def _commit_loop(self) -> None:
+        """Append verified records in groups: one transaction, one answer each."""
+        while self._verified:
+            n = batchable_prefix([s.record for s in self._verified[:GROUP_MAX]])
+            group = self._verified[:n]
+            del self._verified[:n]
+            try:
+                await self._commit_group(group)
+            except BaseException as exc:
+                _fail_all(group, exc)
+                if not isinstance(exc, Exception):
+                    raise
+                log.exception("group commit of %d records failed", len(group))
+
+    async def _commit_group(self, group: list[_Submission]) -> None:
+        created: list[_Submission] = []
+        replays: list[tuple[_Submission, bytes]] = []
+        now = max(s.now_ms for s in group)
+        async with self._lock:
+            async with self.store.write() as tx:
+                await self._catch_up(tx)
+                fresh: set[bytes] = set()
+                for sub in group:
+                    record = sub.record
+                    if sub.future.done():
+                        continue
+                    if self.state.entry(record.id) is not None or record.id in fresh:
+                        replays.append((sub, record.id))
+                        continue
+                    try:
+                        self.state.check(record, now_ms=sub.now_ms)
+                    except RemoteProtocolError as exc:
+                        _settle(sub, exc)
+                        continue
+                    fresh.add(record.id)
+                    created.append(sub)
+                indexes = await tx.append([s.record for s in created])
+                cp = await self._sign_in(tx, now) if created else None
+            # Committed: each passes the same check again (the group is independent).
+            for sub, index in zip(created, indexes, strict=True):
+                entry = self.state.apply(sub.record, now_ms=sub.now_ms)
+                assert entry.index == index
+                _settle(sub, SubmitResult(sub.record.id, index, True))
+            for sub, rid in replays:
+                earlier = self.state.entry(rid)
+                assert earlier is not None
+                _settle(sub, SubmitResult(rid, earlier.index, False))
+            if created:
+                self._signed_in(cp, now)
+        if created:
+            await self._maybe_checkpoint(now_ms=now, count_only=True)
 
     async def submit_many(self, raws: Sequence[bytes], *, now_ms: int) -> list[SubmitResult]:
         """Append a page of records in one transaction: all of them, or none.
@@ -376,21 +543,66 @@ class Node:
     async def run_governance(self, *, now_ms: int) -> list[Record]:
         """Sign and append everything the co-op's rules make due at ``now_ms``; idempotent.
 
-        One record per transaction, recomputed from the state caught up inside it, so two
-        processes running this at once never both decide one proposal.
+        In rounds: each round signs everything ``due`` lists, in order, and appends it in
+        one transaction, computed from the state caught up inside it, so two processes
+        running this at once never both decide one proposal; consequences of what a round
+        appended come in the next round.
         """
         done: list[Record] = []
-
-        async def build(tx: WriteTx) -> list[Record]:
-            due = self.state.due(now_ms)
-            return [self._sign(due[0], now_ms)] if due else []
-
-        for _ in range(MAX_GOVERNANCE_STEPS):
-            entries = await self._commit(build, now_ms=now_ms)
+        while len(done) < MAX_GOVERNANCE_STEPS:
+            entries = await self._commit_due(now_ms, MAX_GOVERNANCE_STEPS - len(done))
             if not entries:
                 break
-            done.append(entries[0].record)
+            done.extend(e.record for e in entries)
         return done
+
+    async def _commit_due(self, now_ms: int, limit: int) -> list[Entry]:
+        """One governance round: sign and append what is due, in one transaction.
+
+        ``due`` promises its records are admissible in the order given, so they are applied
+        to ``self.state`` as they are signed (O(round), not a copy of the state); should the
+        transaction then fail, the state is rebuilt from the database, which never saw them.
+        """
+        async with self._lock:
+            applied: list[Entry] = []
+            try:
+                async with self.store.write() as tx:
+                    await self._catch_up(tx)
+                    for body in self.state.due(now_ms)[:limit]:
+                        record = self._sign(body, now_ms)
+                        try:
+                            applied.append(self.state.apply(record, now_ms=now_ms))
+                        except RemoteProtocolError:
+                            if not applied:
+                                raise
+                            log.warning(
+                                "governance: %s not admissible after %d others; next round",
+                                record.type.value,
+                                len(applied),
+                            )
+                            break
+                    if not applied:
+                        return []
+                    indexes = await tx.append([e.record for e in applied])
+                    cp = await self._sign_in(tx, now_ms)
+            except BaseException:
+                if applied:
+                    self.state = await self._load_state()
+                raise
+            assert [e.index for e in applied] == indexes
+            self._signed_in(cp, now_ms)
+        await self._maybe_checkpoint(now_ms=now_ms, count_only=True)
+        return applied
+
+    async def _load_state(self) -> CoopState:
+        """The co-op's state folded afresh from the database (after a failed transaction)."""
+        state = CoopState(self.did, max_skew_ms=self.config.max_skew_ms)
+        async for page in self.store.pages(0):
+            for idx, raw in page:
+                if idx != state.size:
+                    raise StorageError(f"the log has a gap: entry {state.size} is missing")
+                state.apply(Record.from_bytes(raw, verify=False))
+        return state
 
     async def tick(self, *, now_ms: int) -> list[Record]:
         """What the background loop does each round: governance, then checkpoint policy."""
@@ -415,6 +627,31 @@ class Node:
 
     def _checkpointed_size(self) -> int:
         return -1 if self._last_checkpoint is None else self._last_checkpoint.size
+
+    async def _sign_in(self, tx: WriteTx, now_ms: int) -> StoredCheckpoint | None:
+        """Sign the tree ``tx`` leaves in that same transaction, if the count rule says so.
+
+        Saves the separate transaction (and its sync to disk) a checkpoint would cost after
+        every ``checkpoint_every`` appends; the time rule stays with the background tick.
+        """
+        if tx.size - max(self._checkpointed_size(), 0) < self.config.checkpoint_every:
+            return None
+        root = tx.frontier.root()
+        note = sign_checkpoint(
+            Checkpoint(origin=self.origin, size=tx.size, root_hash=root), self.coop.signing_key
+        )
+        cp = StoredCheckpoint(size=tx.size, root=root, note=note, signed_at=now_ms)
+        await tx.add_checkpoint(cp)
+        return cp
+
+    def _signed_in(self, cp: StoredCheckpoint | None, now_ms: int) -> None:
+        """After a commit: note the checkpoint signed in it, or that one is owed."""
+        if cp is not None and cp.size >= self._checkpointed_size():
+            self._last_checkpoint = cp
+        if cp is not None and cp.size >= self.state.size:
+            self._unsigned_since = None
+        elif self._unsigned_since is None:
+            self._unsigned_since = now_ms
 
     async def _maybe_checkpoint(self, *, now_ms: int, count_only: bool = False) -> None:
         """Sign a checkpoint if ``checkpoint_every`` appends or the interval have passed.
@@ -536,12 +773,14 @@ class Node:
     # ------------------------------------------------------------------ reading the co-op
 
     async def blocklist(self, *, now_ms: int | None = None) -> Blocklist:
-        """The effective blocklist: own active blocks under the co-op's federation policy.
+        """The effective blocklist: own and followed co-ops' active blocks, under the policy.
 
         Blocks past their review date are left out when ``now_ms`` is given (governance
-        appends their unblock on its next round). Peers' blocks come with federation.
+        appends their unblock on its next round; a peer's node does the same for its own).
+        Co-ops this node holds an equivocation proof against are distrusted.
         """
         await self.refresh()
+        await self.peers.refresh()
         own = [
             e.record
             for e in self.state.active_blocks().values()
@@ -549,12 +788,35 @@ class Node:
         ]
         policy = self.state.policy()
         return effective_blocklist(
-            coop=self.did, own=own, peers={}, policy=None if policy is None else policy.record
+            coop=self.did,
+            own=own,
+            peers=self.peers.active_blocks(now_ms),
+            policy=None if policy is None else policy.record,
+            distrusted=self.peers.distrusted(),
         )
+
+    def locate(self, rid: bytes) -> tuple[str, Entry] | None:
+        """Which log holds record ``rid``: this co-op's, or a followed co-op's copy."""
+        entry = self.state.entry(rid)
+        if entry is not None:
+            return self.did, entry
+        for p in self.peers.all():
+            entry = p.state.entry(rid)
+            if entry is not None:
+                return p.did, entry
+        return None
 
     async def profile(self, requester: RequesterRef, *, now_ms: int) -> dict[str, Any]:
         blocklist = await self.blocklist(now_ms=now_ms)
-        return requester_profile(self.state, blocklist, requester, now_ms=now_ms)
+        profile = requester_profile(self.state, blocklist, requester, now_ms=now_ms)
+        profile["federation"] = federation_profile(
+            (self.did, self.name, self.state),
+            [(p.did, p.info.name, p.state) for p in self.peers.all()],
+            requester,
+            now_ms=now_ms,
+            distrusted=self.peers.distrusted(),
+        )
+        return profile
 
     async def proposals(self, *, now_ms: int, status: str | None = None) -> list[dict[str, Any]]:
         """Every proposal as JSON with its live tally, newest first; ``status`` filters."""
@@ -632,6 +894,30 @@ class Node:
             ),
             "blocks": len(self.state.active_blocks()),
             "governance_due": pending,
+            "federation": await self._federation_status(cp),
+        }
+
+    async def _federation_status(self, cp: StoredCheckpoint | None) -> dict[str, Any]:
+        await self.peers.refresh()
+        proofs = await self.peers.equivocations()
+        witnesses = {} if cp is None else await self.peers.cosignatures(cp.size)
+        return {
+            "peers": [
+                {
+                    **p.info.to_json(),
+                    "handle": Identity.from_did(p.did).handle,
+                    "held": p.frontier.size,
+                    "verified": None if p.verified is None else p.verified.size,
+                    "blocks": len(p.state.active_blocks()),
+                }
+                for p in self.peers.all()
+            ],
+            "equivocations": [
+                {"coop": e.coop, "id": e.id.hex(), "found_at": e.found_at, "source": e.source}
+                for e in proofs
+            ],
+            "distrusted": sorted(self.peers.distrusted()),
+            "witnessed_by": sorted(witnesses),
         }
 
     # ------------------------------------------------------------------ membership
@@ -749,6 +1035,68 @@ class Node:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+@dataclass(slots=True)
+class _Submission:
+    """A posted record waiting for its signature check and its commit."""
+
+    record: Record
+    now_ms: int
+    future: asyncio.Future[SubmitResult]
+
+
+def _settle(sub: _Submission, outcome: SubmitResult | BaseException) -> None:
+    if sub.future.done():  # the caller went away; the record may still be appended
+        return
+    if isinstance(outcome, BaseException):
+        sub.future.set_exception(outcome)
+    else:
+        sub.future.set_result(outcome)
+
+
+def _fail_all(subs: Sequence[_Submission], exc: BaseException) -> None:
+    for sub in subs:
+        if not sub.future.done():
+            if isinstance(exc, asyncio.CancelledError):
+                sub.future.cancel()
+            else:
+                sub.future.set_exception(exc)
+
+
+def _chunks(records: Sequence[Record], n: int) -> list[Sequence[Record]]:
+    size = -(-len(records) // n)
+    return [records[i : i + size] for i in range(0, len(records), size)]
+
+
+# Each record's signature problem, or None; runs on a worker thread.
+_verify_records = verify_each
+
+
+def independent(records: Sequence[Record]) -> bool:
+    """Whether checking each record against the same state equals checking them in order.
+
+    True when every record is of a type members post (:data:`_BATCHABLE`), none cites or
+    repeats another of them, and no two retract the same record: what such a record's
+    check reads (its author's standing, the records it cites, the charter, the proposal it
+    votes on) is changed by none of the others' ``apply``.
+    """
+    return batchable_prefix(records) == len(records)
+
+
+def batchable_prefix(records: Sequence[Record]) -> int:
+    """How many of the first ``records`` are :func:`independent` (at least one)."""
+    seen: set[bytes] = set()
+    for i, record in enumerate(records):
+        if record.type not in _BATCHABLE:
+            return max(i, 1)
+        refs = record.body.references()
+        if record.id in seen or any(r in seen for r in refs):
+            return max(i, 1)
+        seen.add(record.id)
+        if record.type is RecordType.RETRACTION:
+            seen.update(refs)
+    return len(records)
 
 
 def invite_hash(token: str) -> bytes:

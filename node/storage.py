@@ -225,6 +225,19 @@ class Store:
                     )
                 yield tx
 
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """One write transaction that does not take the log's lock (for the other tables).
+
+        On SQLite it still takes the database's write lock at BEGIN (BEGIN IMMEDIATE); on
+        PostgreSQL the caller locks the rows it reads in order to change them
+        (``SELECT … FOR UPDATE``). Commits when the block ends.
+        """
+        async with self.engine.connect() as conn:
+            conn = await conn.execution_options(**{_WRITE_OPTION: True})
+            async with conn.begin():
+                yield conn
+
     # ------------------------------------------------------------------ reads
 
     async def meta(self) -> dict[str, str]:

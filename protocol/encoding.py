@@ -107,11 +107,48 @@ def decode(data: bytes, *, max_size: int = DEFAULT_MAX_SIZE) -> Value:
         value = msgpack.unpackb(
             data, raw=False, strict_map_key=True, use_list=True, ext_hook=_no_ext
         )
-        if encode(value) == data:
+        # The packer writes every value in its shortest form and keeps each map's keys in
+        # the order read, so equal bytes leave only what it does not check: the subset's
+        # kinds, key order and depth (a third of the cost of a full ``encode``).
+        if msgpack.packb(value, use_bin_type=True) == data and _in_subset(value, 0):
             return value
     except Exception:
         pass
     return _Reader(data).read_all()
+
+
+def _in_subset(value: object, depth: int) -> bool:
+    """Whether a decoded value is in the subset: its kinds, text keys in order, not too deep.
+
+    Python orders ``str`` by code point, which for valid text (the decoder refuses
+    anything else) is the bytewise order of its UTF-8 encoding. Loops, not generators:
+    this runs on every record a node receives.
+    """
+    t = type(value)
+    if t is dict:
+        if depth >= MAX_DEPTH:
+            return False
+        assert isinstance(value, dict)
+        previous = None
+        for k, v in value.items():
+            if type(k) is not str or (previous is not None and k <= previous):
+                return False
+            previous = k
+            if not _scalar(v) and not _in_subset(v, depth + 1):
+                return False
+        return True
+    if t is list:
+        if depth >= MAX_DEPTH:
+            return False
+        assert isinstance(value, list)
+        return all(_scalar(v) or _in_subset(v, depth + 1) for v in value)
+    return _scalar(value)
+
+
+def _scalar(value: object) -> bool:
+    # Not float, nor msgpack's Timestamp (ext type -1 decodes without the ext hook).
+    t = type(value)
+    return value is None or t is bool or t is int or t is str or t is bytes
 
 
 def _no_ext(code: int, data: bytes) -> object:

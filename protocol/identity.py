@@ -7,6 +7,7 @@ record ever shows of them. Key seeds are parameters; this module never makes ran
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, field
 from typing import Final
@@ -25,6 +26,8 @@ ED25519_MULTICODEC: Final = b"\xed\x01"
 #: An Ed25519 did:key is always 56 characters ("did:key:z" + 47 base58 digits); allow some slack.
 MAX_DID_LENGTH: Final = 64
 HANDLE_DOMAIN: Final = b"coopfed/handle/v1\x00"
+#: DIDs whose key :func:`public_key_from_did` remembers (a co-op's members sign again and again).
+DID_CACHE_SIZE: Final = 16384
 
 
 def b58encode(data: bytes) -> str:
@@ -65,6 +68,32 @@ def public_key_from_did(did: str) -> bytes:
     must be a valid curve point of large order: small-order keys would let anyone forge.
     """
     if type(did) is not str:
+        raise InvalidIdentity(f"a DID is text, not {type(did).__name__}")
+    return _checked_did(did)[0]
+
+
+def canonical_did(did: str) -> str:
+    """``did`` once :func:`public_key_from_did` accepts it, as one shared string object.
+
+    Records keep the DID of their co-op and author; a log of a million records names a
+    few hundred DIDs, so sharing one object per DID saves two strings per record.
+    """
+    if type(did) is not str:
+        raise InvalidIdentity(f"a DID is text, not {type(did).__name__}")
+    return _checked_did(did)[1]
+
+
+# The checks below cost about 120 µs, more than the signature check they precede, and every
+# record names two DIDs (its co-op and its author) out of a small set: remember the answers
+# (and the first string seen for each). Only successes are cached (an exception is never
+# stored), and the function is pure.
+@functools.lru_cache(maxsize=DID_CACHE_SIZE)
+def _checked_did(did: str) -> tuple[bytes, str]:
+    return _public_key_from_did(did), did
+
+
+def _public_key_from_did(did: str) -> bytes:
+    if type(did) is not str:  # pragma: no cover - checked by the caller
         raise InvalidIdentity(f"a DID is text, not {type(did).__name__}")
     if len(did) > MAX_DID_LENGTH:
         raise InvalidIdentity(f"DID is {len(did)} characters, more than {MAX_DID_LENGTH}")

@@ -779,7 +779,14 @@ def _parse_index_width(path: str, rest: str) -> tuple[int, int | None]:
     width: int | None = None
     if ".p/" in rest:
         rest, w = rest.split(".p/", 1)
-        if not w.isascii() or not w.isdigit() or w != str(int(w)) or not 1 <= int(w) < 256:
+        # The length check comes first: int() refuses more than 4300 digits with ValueError.
+        if (
+            not w.isascii()
+            or not w.isdigit()
+            or len(w) > 3
+            or w != str(int(w))
+            or not 1 <= int(w) < 256
+        ):
             raise _bad_path(path, f"width {w!r} is not a decimal in [1, 255]")
         width = int(w)
     groups = rest.split("/")
@@ -809,6 +816,7 @@ def parse_tile_path(path: str) -> tuple[int, int, int | None]:
     if (
         not level_text.isascii()
         or not level_text.isdigit()
+        or len(level_text) > len(str(MAX_TILE_LEVEL))
         or level_text != str(int(level_text))
         or int(level_text) > MAX_TILE_LEVEL
     ):

@@ -140,6 +140,7 @@ class CoopState:
         self._blocks: dict[RequesterRef, Entry] = {}
         self._cited_flags: set[bytes] = set()
         self._flags: dict[RequesterRef, list[Entry]] = {}
+        self._flags_until: dict[RequesterRef, int] = {}  # latest expiry of each one's flags
         self._about: dict[RequesterRef, list[Entry]] = {}
         self._retracted: set[bytes] = set()
         self._requester_keys: dict[RequesterRef, set[str]] = {}
@@ -652,6 +653,8 @@ class CoopState:
         elif isinstance(body, Flag):
             self._about.setdefault(body.requester, []).append(entry)
             self._flags.setdefault(body.requester, []).append(entry)
+            if body.expires > self._flags_until.get(body.requester, 0):
+                self._flags_until[body.requester] = body.expires
         elif isinstance(body, RequesterKey):
             self._requester_keys.setdefault(body.requester, set()).add(body.key)
         elif isinstance(body, RequesterAlias):
@@ -705,8 +708,13 @@ class CoopState:
         # Built once, not per requester: it grows with every block and retraction.
         excluded = self._excluded_flags()
         for requester, flags in self._flags.items():
-            # Fewer flags than the rule asks for cannot come from enough distinct members.
-            if requester in self._blocks or not flags or len(flags) < charter.block_rule.flags:
+            # Fewer flags than the rule asks for cannot come from enough distinct members,
+            # and expired flags never count: most of a long history is skipped here.
+            if (
+                requester in self._blocks
+                or len(flags) < charter.block_rule.flags
+                or self._flags_until[requester] <= now_ms
+            ):
                 continue
             cited = self._provisional_flags(requester, charter, now_ms, excluded)
             if cited is not None:

@@ -16,6 +16,7 @@ stores the valid prefix and reports :class:`LogInvalid`.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Final
@@ -24,11 +25,33 @@ from .checkpoint import EquivocationProof, SignedCheckpoint, find_equivocation
 from .errors import InvalidCheckpoint, InvalidProof, LocalProtocolError, RemoteProtocolError
 from .merkle import Frontier, StoredNode, leaf_hash, verify_consistency
 from .records import MAX_RECORD_SIZE, Record
-from .state import CoopState
+from .state import DEFAULT_MAX_SKEW_MS, CoopState
 from .witness import log_verifier
 
 DEFAULT_PAGE: Final = 256
 MAX_PAGE: Final = 4096
+#: How far past the follower's clock a record's ``ts`` may be. The co-op's own node took
+#: the record within ``max_skew_ms`` (5 min) of its clock; the two nodes' clocks may differ
+#: by as much again. A later record is not *invalid* (a replay without a clock admits it,
+#: and the follower's clock may be the wrong one): it is not taken *yet*.
+MAX_FUTURE_MS: Final = 2 * DEFAULT_MAX_SKEW_MS
+
+#: Checks the signatures of a page of records at once: for each, None or what is wrong.
+#: A node may spread the work over its cores; the default checks them one by one.
+PageVerifier = Callable[[Sequence[Record]], Sequence[RemoteProtocolError | None]]
+
+
+def verify_each(records: Sequence[Record]) -> list[RemoteProtocolError | None]:
+    """The default :data:`PageVerifier`: each record's signature, in turn."""
+    out: list[RemoteProtocolError | None] = []
+    for record in records:
+        try:
+            record.verify_signature()
+        except RemoteProtocolError as exc:
+            out.append(exc)
+        else:
+            out.append(None)
+    return out
 
 
 # ---------------------------------------------------------------- actions the node carries out
@@ -88,10 +111,14 @@ class Stale:
 
 @dataclass(frozen=True, slots=True)
 class Refused:
-    """The source sent something that does not verify; nothing of it was kept."""
+    """The source sent something that does not verify; nothing of it was kept.
+
+    ``index``: the first entry refused, when one entry is the reason (``future``).
+    """
 
     code: str
     reason: str
+    index: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +203,9 @@ class SyncSession:
         frontier: Frontier,
         verified: SignedCheckpoint | None,
         page_size: int = DEFAULT_PAGE,
+        verify_page: PageVerifier = verify_each,
+        now_ms: int | None = None,
+        max_future_ms: int = MAX_FUTURE_MS,
     ) -> None:
         if state.coop != coop:
             raise LocalProtocolError("the state is another co-op's")
@@ -192,6 +222,11 @@ class SyncSession:
         self.frontier = frontier
         self.verified = verified
         self.page_size = page_size
+        self.verify_page = verify_page
+        #: The follower's clock: entries dated more than ``max_future_ms`` past it are not
+        #: taken yet (None: a replay without a clock, no such check).
+        self.now_ms = now_ms
+        self.max_future_ms = max_future_ms
         self.verifier = log_verifier(coop)
         self.phase = Phase.IDLE
         self._target: SignedCheckpoint | None = None
@@ -337,20 +372,52 @@ class SyncSession:
         pending = self._pending
         assert pending is not None
         stored: list[Record] = []
-        problem: LogInvalid | None = None
+        # Decode every entry, then check the signatures of the page in one call (the node
+        # may spread them over its cores), then apply in order. The first entry that
+        # fails any step is the one reported, exactly as if each went through all three
+        # before the next: only the entries before it are applied.
+        decoded: list[Record] = []
+        first_bad: tuple[int, RemoteProtocolError] | None = None
+        future: Refused | None = None
         for i, raw in enumerate(self._raws):
-            index = pending.start + i
             try:
-                record = Record.from_bytes(raw)
+                record = Record.from_bytes(raw, verify=False)
                 if record.coop != self.coop:
                     raise RemoteProtocolError(
                         f"record is for co-op {record.coop}", code="wrong_coop"
                     )
+            except RemoteProtocolError as exc:
+                first_bad = (i, exc)
+                break
+            if self.now_ms is not None and record.ts > self.now_ms + self.max_future_ms:
+                # Not taken yet: the entries before it are, and the next round resumes here.
+                future = Refused(
+                    "future",
+                    f"entry {pending.start + i} is dated {record.ts}, "
+                    f"{record.ts - self.now_ms} ms past this node's clock ({self.now_ms}; at "
+                    f"most {self.max_future_ms} allowed); it is taken once the clock is there",
+                    pending.start + i,
+                )
+                break
+            decoded.append(record)
+        for i, sig_problem in enumerate(self.verify_page(decoded)):
+            if sig_problem is not None:
+                first_bad = (i, sig_problem)
+                decoded = decoded[:i]
+                break
+        for i, record in enumerate(decoded):
+            try:
                 self.state.apply(record)
             except RemoteProtocolError as exc:
-                problem = LogInvalid(index, exc.code, exc.message)
+                first_bad = (i, exc)
                 break
             stored.append(record)
+        problem: LogInvalid | Refused | None = None
+        if first_bad is not None:
+            at, why = first_bad
+            problem = LogInvalid(pending.start + at, why.code, why.message)
+        elif future is not None:
+            problem = future
         actions: list[Action] = []
         if stored:
             if problem is None:

@@ -22,6 +22,7 @@ const BINARY_FIELDS = new Set([
   "about",
   "application",
   "ballots_root",
+  "roster_root",
   "block",
   "charter",
   "decision",

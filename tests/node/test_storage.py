@@ -96,7 +96,7 @@ async def test_migrations_run_once_and_reopen_cleanly(backend):
     node = await reopen(backend, node)
     async with node.store.read() as conn:
         assert (await conn.exec_driver_sql("SELECT version_num FROM alembic_version")).all() == [
-            ("0001",)
+            ("0002",)
         ]
 
 

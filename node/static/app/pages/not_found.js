@@ -1,0 +1,4 @@
+// The page-not-found page: only the shared shell.
+import { startPage } from "../session.js";
+
+startPage();
