@@ -208,8 +208,15 @@ async def run(
         stored = 0
         restarts: list[tuple[int, int]] = []  # (bundles asked before the restart, held)
         while stats.kills < kills:
-            # A random moment of the catch-up; a kill after it is complete is no test.
-            await asyncio.sleep(rng.uniform(0.05, 0.6))
+            # A random moment of the catch-up; a kill before it starts or after it is
+            # complete is no test. So wait until the restarted node asks for a bundle.
+            asked = len(peer.bundles)
+            waited = time.monotonic() + 10
+            while len(peer.bundles) == asked and time.monotonic() < waited:
+                await asyncio.sleep(0.01)
+            # A page is four bundles: up to ten bundle delays lands kills before, during
+            # and after page commits.
+            await asyncio.sleep(rng.uniform(0.0, 10 * peer.delay))
             if await _synced(server.url, coop, len(raws)):
                 break
             server.kill()
