@@ -141,6 +141,8 @@ class CoopState:
         self._cited_flags: set[bytes] = set()
         self._flags: dict[RequesterRef, list[Entry]] = {}
         self._flags_until: dict[RequesterRef, int] = {}  # latest expiry of each one's flags
+        # requester -> (as of now_ms, window days, flags seen, those still alive): a memo.
+        self._live: dict[RequesterRef, tuple[int, int, int, list[Entry]]] = {}
         self._about: dict[RequesterRef, list[Entry]] = {}
         self._retracted: set[bytes] = set()
         self._requester_keys: dict[RequesterRef, set[str]] = {}
@@ -595,11 +597,34 @@ class CoopState:
         # Only flags by current members count: a revoked member's flags stay in the log but
         # no longer move the co-op to act.
         flags = [
-            e.record for e in self._flags.get(requester, ()) if self.is_member(e.record.author)
+            e.record
+            for e in self._live_flags(requester, now_ms, charter.block_rule.days)
+            if self.is_member(e.record.author)
         ]
         if excluded is None:
             excluded = self._excluded_flags()
         return provisional_block_flags(charter, flags, now_ms, excluded=excluded)
+
+    def _live_flags(self, requester: RequesterRef, now_ms: int, days: int) -> list[Entry]:
+        """The requester's flags that may still count at ``now_ms`` or later, in log order.
+
+        A flag never counts again once it has expired or left the rule's window
+        (``ts <= now - days``): both only grow more true as time goes on. So the flags
+        still alive at the last time asked are remembered, and a later question only
+        looks at those and the flags added since — not at the requester's whole history,
+        which ``due`` would otherwise go through every round. An earlier ``now_ms`` or
+        another window starts from the whole history again; the answer is the same.
+        """
+        flags = self._flags.get(requester, [])
+        since = now_ms - days * DAY_MS
+        held = self._live.get(requester)
+        if held is not None and held[0] <= now_ms and held[1] == days:
+            candidates = held[3] + flags[held[2] :]
+        else:
+            candidates = flags
+        live = [e for e in candidates if _flag(e.record).expires > now_ms and e.record.ts > since]
+        self._live[requester] = (now_ms, days, len(flags), live)
+        return live
 
     def _excluded_flags(self) -> frozenset[bytes]:
         """Flags that no longer count towards a provisional block: retracted or cited."""

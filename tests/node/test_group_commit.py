@@ -181,3 +181,19 @@ def test_batchable_prefix():
     assert batchable_prefix([a, admit_like]) == 1
     assert batchable_prefix([]) == 0
     assert independent([b, ra])  # a is committed already: both check against the state
+
+
+async def test_verify_page_on_every_core_answers_like_one_by_one(backend):
+    from coopfed.protocol.records import Record
+    from coopfed.protocol.sync import verify_each
+
+    node = await found(backend)
+    raws = [
+        rating(node, ("ana", "bo", "cy")[i % 3], ts=T0 + i, text=f"r{i}").raw for i in range(40)
+    ]
+    raws[17] = bad_signature(node, "bo", ts=T0 + 99)
+    records = [Record.from_bytes(r, verify=False) for r in raws]
+    mine = node.verify_page(records)
+    assert [type(x) for x in mine] == [type(x) for x in verify_each(records)]
+    assert [i for i, x in enumerate(mine) if x is not None] == [17]
+    assert isinstance(mine[17], InvalidSignature)

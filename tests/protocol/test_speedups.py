@@ -235,3 +235,65 @@ def test_due_blocks_exactly_the_requesters_the_rule_names() -> None:
 
 def key_of(members, did):
     return next(m for m in members if m.did == did)
+
+
+# --------------------------------------------------------------------------- sync pages
+
+
+def test_a_page_verifier_sees_whole_pages_and_its_verdict_is_reported_in_order() -> None:
+    """SyncSession hands a page's records to ``verify_page`` at once; the first bad one
+    is the entry reported, and only the entries before it are applied and stored."""
+    from coopfed.protocol.errors import InvalidSignature
+    from coopfed.protocol.merkle import Frontier
+    from coopfed.protocol.sync import (
+        FetchCheckpoint,
+        FetchEntries,
+        LogInvalid,
+        StorePage,
+        SyncSession,
+        verify_each,
+    )
+
+    from .conftest import MemoryLog
+
+    peer = MemoryLog("coop-v")
+    for i in range(20):
+        peer.append(("ana", "bo", "cy")[i % 3], Rating(requester=REQ, text=f"r{i}"))
+    seen: list[int] = []
+    bad_at = 13
+
+    def verifier(records):  # type: ignore[no-untyped-def]
+        seen.append(len(records))
+        out = list(verify_each(records))
+        for i, r in enumerate(records):
+            if peer.raws.index(r.raw) == bad_at:
+                out[i] = InvalidSignature("pretend this one does not verify")
+        return out
+
+    s = SyncSession(
+        coop=peer.did,
+        state=CoopState(peer.did),
+        frontier=Frontier.empty(),
+        verified=None,
+        page_size=8,
+        verify_page=verifier,
+    )
+    todo = s.start()
+    stored: list[bytes] = []
+    problem = None
+    while todo:
+        a = todo.pop(0)
+        if isinstance(a, FetchCheckpoint):
+            todo += s.receive_checkpoint(peer.checkpoint())
+        elif isinstance(a, FetchEntries):
+            todo += s.receive_entries(peer.raws[a.start : a.end])
+        elif type(a).__name__ == "FetchConsistency":
+            todo += s.receive_page_proof(peer.tree.consistency_proof(a.old, a.new))  # type: ignore[attr-defined]
+        elif isinstance(a, StorePage):
+            stored += [r.raw for r in a.records]
+        elif isinstance(a, LogInvalid):
+            problem = a
+    assert seen[:2] == [8, 8]  # whole pages
+    assert isinstance(problem, LogInvalid) and problem.index == bad_at
+    assert problem.code == "bad_signature"
+    assert stored == peer.raws[:bad_at]
