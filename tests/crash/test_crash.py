@@ -30,5 +30,8 @@ async def test_sigkill_during_sync_resumes_and_converges_to_the_peers_log(backen
         work, kills=2, seed=5, records=3000, database_url=config.database_url, schema=config.schema
     )
     assert stats.problems == []
-    assert stats.kills == 2 and stats.lost == 0 and stats.refetched == 0
+    # The catch-up may finish before a second kill; what matters is that a kill landed
+    # with part of the log held, and that nothing was lost or fetched again.
+    assert 1 <= stats.kills <= 2 and stats.lost == 0 and stats.refetched == 0
+    assert any(0 < held < stats.records for held in stats.held_at_kills)
     assert stats.records > 3000
