@@ -141,6 +141,7 @@ class CoopState:
         self._cited_flags: set[bytes] = set()
         self._flags: dict[RequesterRef, list[Entry]] = {}
         self._flags_until: dict[RequesterRef, int] = {}  # latest expiry of each one's flags
+        self._flags_last: dict[RequesterRef, int] = {}  # latest time of each one's flags
         # requester -> (as of now_ms, window days, flags seen, those still alive): a memo.
         self._live: dict[RequesterRef, tuple[int, int, int, list[Entry]]] = {}
         self._about: dict[RequesterRef, list[Entry]] = {}
@@ -680,6 +681,8 @@ class CoopState:
             self._flags.setdefault(body.requester, []).append(entry)
             if body.expires > self._flags_until.get(body.requester, 0):
                 self._flags_until[body.requester] = body.expires
+            if record.ts > self._flags_last.get(body.requester, 0):
+                self._flags_last[body.requester] = record.ts
         elif isinstance(body, RequesterKey):
             self._requester_keys.setdefault(body.requester, set()).add(body.key)
         elif isinstance(body, RequesterAlias):
@@ -734,11 +737,13 @@ class CoopState:
         excluded = self._excluded_flags()
         for requester, flags in self._flags.items():
             # Fewer flags than the rule asks for cannot come from enough distinct members,
-            # and expired flags never count: most of a long history is skipped here.
+            # and flags that expired or left the window never count: most of a long
+            # history is skipped here.
             if (
                 requester in self._blocks
                 or len(flags) < charter.block_rule.flags
                 or self._flags_until[requester] <= now_ms
+                or self._flags_last[requester] <= now_ms - charter.block_rule.days * DAY_MS
             ):
                 continue
             cited = self._provisional_flags(requester, charter, now_ms, excluded)

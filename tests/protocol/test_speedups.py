@@ -222,7 +222,9 @@ def test_due_blocks_exactly_the_requesters_the_rule_names() -> None:
     rule = CHARTER.block_rule
     assert isinstance(rule, BlockRule)
     # Now, when most qualify; later, when the oldest have expired; then when all have.
-    for now, nonempty in ((ts + 1, True), (T0 + 5 * DAY_MS + 60, True), (ts + 6 * DAY_MS, False)):
+    # (Each later time reuses what the earlier one left alive; the last goes back in time.)
+    times = ((ts + 1, True), (T0 + 5 * DAY_MS + 60, True), (ts + 6 * DAY_MS, False), (ts + 1, True))
+    for now, nonempty in times:
         expected = {
             req: provisional_block_flags(CHARTER, fl, now, excluded=frozenset({victim.id}))
             for req, fl in flags.items()
