@@ -48,6 +48,7 @@ STATUS_BY_CODE: Final[dict[str, int]] = {
     "bad_choice": 400,
     "bad_window": 400,
     "bad_review": 400,
+    "backdated": 400,
     "bad_member": 400,
     "bad_policy": 400,
     "flags_mismatch": 400,

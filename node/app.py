@@ -420,7 +420,7 @@ async def blocklist_explain(request: web.Request) -> web.Response:
     why = bl.explain(_requester(request))
     trace = []
     for rid in why.records:
-        found = node.locate(rid)
+        found = await node.locate(rid)
         if found is not None:
             coop, entry = found
             trace.append(

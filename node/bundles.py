@@ -74,13 +74,13 @@ async def _build(node: Node, coop: str, state: CoopState, subject: Entry, *, now
     return await node.peers.with_nodes(coop, lambda read: build(read, note))
 
 
-def _state(node: Node, coop: str | None) -> tuple[str, CoopState]:
+async def _state(node: Node, coop: str | None) -> tuple[str, CoopState]:
     if coop is None or coop == node.did:
         return node.did, node.state
-    p = node.peers.get(coop)
-    if p is None:
+    if node.peers.get(coop) is None:
         raise UnknownPeer(f"this node does not follow co-op {coop}")
-    return coop, p.state
+    # A followed co-op's state in memory keeps governance only; a bundle walks the log.
+    return coop, await node.peers.full_state(coop)
 
 
 async def decision_bundle(
@@ -88,7 +88,7 @@ async def decision_bundle(
 ) -> Bundle:
     """The bundle of a decision in this co-op's log (or a followed co-op's, by ``coop``)."""
     await node.refresh()
-    did, state = _state(node, coop)
+    did, state = await _state(node, coop)
     entry = state.entry(decision_id)
     if entry is None or entry.record.type is not RecordType.DECISION:
         raise NotFound(f"decision {decision_id.hex()} is not in co-op {did}'s log as held here")
@@ -119,7 +119,7 @@ async def block_bundle(
             raise NotFound(f"no co-op this node knows of blocks {requester}")
     else:
         await node.refresh()
-    did, state = _state(node, coop)
+    did, state = await _state(node, coop)
     block = state.active_blocks().get(requester)
     if block is None:
         raise NotFound(f"co-op {did} has no active block of {requester}")

@@ -47,6 +47,7 @@ from coopfed.protocol.sync import (
     FetchConsistency,
     FetchEntries,
     LogInvalid,
+    LookUp,
     Phase,
     Refused,
     Stale,
@@ -616,6 +617,10 @@ class Federation:
                         )
                     raws = await (task or source.entries(a.start, a.end, target.size))
                     todo += session.receive_entries(raws)
+                elif isinstance(a, LookUp):
+                    # What the page cites, and whether its records are stored already.
+                    found = await self.peers.lookup(did, a.ids, before=session.state.size)
+                    todo += session.receive_lookup(found)
                 elif isinstance(a, AcceptCheckpoint):
                     if a.checkpoint.size > MAX_LOG_SIZE:
                         raise FetchError(

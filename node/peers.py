@@ -21,7 +21,7 @@ import asyncio
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final, TypeVar
@@ -54,8 +54,8 @@ from coopfed.protocol.merkle import (
     tile_bytes,
 )
 from coopfed.protocol.note import Note
-from coopfed.protocol.records import Block, Record
-from coopfed.protocol.state import CoopState
+from coopfed.protocol.records import Block, Record, RecordType, RequesterRef
+from coopfed.protocol.state import CoopState, Entry
 from coopfed.protocol.sync import StorePage
 from coopfed.protocol.witness import (
     AddCheckpointRequest,
@@ -102,6 +102,8 @@ peer_records = sa.Table(
     sa.Column("author", sa.Text, nullable=False),
     sa.Column("ts", sa.BigInteger, nullable=False),
     sa.Column("raw", sa.LargeBinary, nullable=False),
+    # ``PLATFORM:ID`` of a rating, flag, appeal or reply (migration 0003), for profiles.
+    sa.Column("requester", sa.Text, nullable=True),
 )
 peer_nodes = sa.Table(
     "peer_nodes",
@@ -432,8 +434,9 @@ class Peers:
     ) -> PeerLog:
         """The peer's log from storage, from scratch or on from ``state`` and ``computed``."""
         did = info.did
-        state = CoopState(did) if state is None else state
+        state = _peer_state(did) if state is None else state
         computed = Frontier.empty() if computed is None else computed
+        state.settle()  # whatever it applied before is stored
         start = state.size
         while start < frontier.size:
             async with self.store.read() as conn:
@@ -448,20 +451,30 @@ class Peers:
                         .order_by(peer_records.c.idx)
                     )
                 ).all()
-            if not rows:
-                break
-            for idx, raw in rows:
-                if idx != state.size:
-                    raise StorageError(f"co-op {did}'s stored log has a gap at {state.size}")
-                raw = bytes(raw)
-                # No signature check: each of these records was verified before the
-                # transaction that stored it committed — its signature, its author's
-                # standing at that point of the co-op's log, and the tree up to the
-                # co-op's signed root (SyncSession) — and this database is trusted as much
-                # as the co-op key beside it. Decoding still checks every schema, apply
-                # every rule, and the frontier check below catches changed bytes.
-                state.apply(Record.from_bytes(raw, verify=False))
-                computed, _ = computed.append(leaf_hash(raw))
+                if not rows:
+                    break
+                records: list[Record] = []
+                for idx, raw in rows:
+                    if idx != start + len(records):
+                        raise StorageError(
+                            f"co-op {did}'s stored log has a gap at {start + len(records)}"
+                        )
+                    raw = bytes(raw)
+                    # No signature check: each of these records was verified before the
+                    # transaction that stored it committed — its signature, its author's
+                    # standing at that point of the co-op's log, and the tree up to the
+                    # co-op's signed root (SyncSession) — and this database is trusted as
+                    # much as the co-op key beside it. Decoding still checks every schema,
+                    # apply every rule, and the frontier check below catches changed bytes.
+                    records.append(Record.from_bytes(raw, verify=False))
+                    computed, _ = computed.append(leaf_hash(raw))
+                want = state.lookups(records)
+                if want:
+                    found = await _lookup(conn, did, want, before=start)
+                    state.provide(_entries(found), want)
+            for record in records:
+                state.apply(record)
+            state.settle()
             start = state.size
         if computed != frontier:
             raise StorageError(
@@ -768,7 +781,7 @@ class Peers:
         info = _info(row)
         held = self._logs.get(did)
         if held is None:
-            self._logs[did] = PeerLog(info, CoopState(did), Frontier.empty(), None)
+            self._logs[did] = PeerLog(info, _peer_state(did), Frontier.empty(), None)
         else:
             held.info = info
             held.version += 1
@@ -844,10 +857,79 @@ class Peers:
             p.version += 1
         return changed
 
+    # ------------------------------------------------------------------ reading records
+
+    async def lookup(
+        self, did: str, ids: Iterable[bytes], *, before: int
+    ) -> list[tuple[int, bytes]]:
+        """(index, raw) of the stored records of co-op ``did`` with these ids, below ``before``."""
+        async with self.store.read() as conn:
+            return await _lookup(conn, did, ids, before=before)
+
+    async def find(self, rid: bytes) -> tuple[str, Entry] | None:
+        """Which followed co-op's stored log holds record ``rid``, and where."""
+        async with self.store.read() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(peer_records.c.coop, peer_records.c.idx, peer_records.c.raw)
+                    .where(peer_records.c.id == rid)
+                    .order_by(peer_records.c.coop)
+                    .limit(1)
+                )
+            ).first()
+        if row is None:
+            return None
+        return row.coop, Entry(int(row.idx), Record.from_bytes(bytes(row.raw), verify=False))
+
+    async def requester_records(self, did: str, names: Iterable[RequesterRef]) -> list[Entry]:
+        """Co-op ``did``'s stored ratings, flags, appeals and replies about these names."""
+        keys = sorted({str(n) for n in names})
+        async with self.store.read() as conn:
+            rows = (
+                await conn.execute(
+                    sa.select(peer_records.c.idx, peer_records.c.raw)
+                    .where(peer_records.c.coop == did, peer_records.c.requester.in_(keys))
+                    .order_by(peer_records.c.idx)
+                )
+            ).all()
+        return _entries((int(r.idx), bytes(r.raw)) for r in rows)
+
+    async def full_state(self, did: str) -> CoopState:
+        """Co-op ``did``'s whole stored log folded into a state that keeps every entry.
+
+        For what needs the whole log at hand (a verification bundle of its records);
+        memory and time grow with the log, so only on demand.
+        """
+        p = self._logs.get(did)
+        if p is None:
+            raise UnknownPeer(f"this node does not follow co-op {did}")
+        state = CoopState(did)
+        size = p.frontier.size
+        while state.size < size:
+            async with self.store.read() as conn:
+                rows = (
+                    await conn.execute(
+                        sa.select(peer_records.c.raw)
+                        .where(
+                            peer_records.c.coop == did,
+                            peer_records.c.idx >= state.size,
+                            peer_records.c.idx < min(state.size + _PAGE, size),
+                        )
+                        .order_by(peer_records.c.idx)
+                    )
+                ).all()
+            if not rows:
+                raise StorageError(f"co-op {did}'s stored log has a gap at {state.size}")
+            for row in rows:
+                state.apply(Record.from_bytes(bytes(row.raw), verify=False))
+        return state
+
     async def store_page(self, did: str, page: StorePage) -> None:
         """Store one verified page: its records, new tree nodes and frontier, atomically."""
         rows = []
         for i, record in enumerate(page.records):
+            body = record.body
+            about = getattr(body, "requester", None) if record.type in _ABOUT else None
             rows.append(
                 {
                     "coop": did,
@@ -857,6 +939,7 @@ class Peers:
                     "author": record.author,
                     "ts": record.ts,
                     "raw": record.raw,
+                    "requester": None if about is None else str(about),
                 }
             )
         nodes = [{"coop": did, "level": lv, "idx": i, "hash": h} for lv, i, h in page.nodes]
@@ -1066,6 +1149,38 @@ class Peers:
 
 
 # ---------------------------------------------------------------------------- helpers
+
+
+def _peer_state(did: str) -> CoopState:
+    """A followed co-op's state: governance in memory, its records in the database."""
+    return CoopState(did, keep_all=False)
+
+
+#: Ids per query of a lookup (well under SQLite's limit of bound parameters).
+_IDS_PER_QUERY: Final = 900
+_ABOUT: Final = frozenset({RecordType.RATING, RecordType.FLAG, RecordType.APPEAL, RecordType.REPLY})
+
+
+async def _lookup(
+    conn: AsyncConnection, did: str, ids: Iterable[bytes], *, before: int
+) -> list[tuple[int, bytes]]:
+    wanted = sorted(ids)
+    out: list[tuple[int, bytes]] = []
+    for i in range(0, len(wanted), _IDS_PER_QUERY):
+        rows = await conn.execute(
+            sa.select(peer_records.c.idx, peer_records.c.raw).where(
+                peer_records.c.coop == did,
+                peer_records.c.id.in_(wanted[i : i + _IDS_PER_QUERY]),
+                peer_records.c.idx < before,
+            )
+        )
+        out.extend((int(r.idx), bytes(r.raw)) for r in rows)
+    return out
+
+
+def _entries(found: Iterable[tuple[int, bytes]]) -> list[Entry]:
+    # Stored records were verified when stored (see ``_rebuild``).
+    return [Entry(idx, Record.from_bytes(raw, verify=False)) for idx, raw in found]
 
 
 def _size(cp: SignedCheckpoint | None) -> int | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
 from coopfed.protocol.blocklist import Blocklist
@@ -175,9 +176,23 @@ def _appeals(entries: Sequence[Entry]) -> dict[str, int]:
     return counts
 
 
+@dataclass(frozen=True, slots=True)
+class CoopRecords:
+    """One co-op's log as a profile reads it: its state, and its records about the requester.
+
+    ``records``: every rating, flag, appeal and reply of the co-op's log about any name in
+    the requester's alias group there (a follower reads a followed co-op's from storage).
+    """
+
+    did: str
+    name: str
+    state: CoopState
+    records: Sequence[Entry]
+
+
 def federation_profile(
-    own: tuple[str, str, CoopState],
-    peers: Sequence[tuple[str, str, CoopState]],
+    own: CoopRecords,
+    peers: Sequence[CoopRecords],
     requester: RequesterRef,
     *,
     now_ms: int,
@@ -192,14 +207,11 @@ def federation_profile(
     """
     combined: list[Entry] = []
     shares = []
-    for did, name, state in [own, *peers]:
+    for log in [own, *peers]:
+        did, name, state = log.did, log.name, log.state
         names = alias_group(state, requester)
-        entries = [
-            e
-            for n in names
-            for e in state.requester_records(n)
-            if not state.is_retracted(e.record.id)
-        ]
+        ordered = sorted(log.records, key=lambda e: e.index)
+        entries = [e for e in ordered if not state.is_retracted(e.record.id)]
         stats = _stats(entries, now_ms)
         trusted = did not in distrusted
         if trusted:
@@ -208,7 +220,7 @@ def federation_profile(
             {
                 "coop": did,
                 "name": name,
-                "own": did == own[0],
+                "own": did == own.did,
                 "distrusted": not trusted,
                 "reports": stats["reports"],
                 "flags": sum(stats["flags"].values()),

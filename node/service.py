@@ -62,7 +62,7 @@ from coopfed.protocol.sync import verify_each
 from .config import Config
 from .keys import COOP_KEY_FILE, new_seed, read_coop_key, write_admin_token, write_coop_key
 from .peers import Peers
-from .profile import federation_profile, requester_profile
+from .profile import CoopRecords, alias_group, federation_profile, requester_profile
 from .storage import StorageError, Store, StoredCheckpoint, WriteTx
 
 log = logging.getLogger(__name__)
@@ -795,23 +795,32 @@ class Node:
             distrusted=self.peers.distrusted(),
         )
 
-    def locate(self, rid: bytes) -> tuple[str, Entry] | None:
+    async def locate(self, rid: bytes) -> tuple[str, Entry] | None:
         """Which log holds record ``rid``: this co-op's, or a followed co-op's copy."""
         entry = self.state.entry(rid)
         if entry is not None:
             return self.did, entry
-        for p in self.peers.all():
-            entry = p.state.entry(rid)
-            if entry is not None:
-                return p.did, entry
-        return None
+        return await self.peers.find(rid)
 
     async def profile(self, requester: RequesterRef, *, now_ms: int) -> dict[str, Any]:
         blocklist = await self.blocklist(now_ms=now_ms)
         profile = requester_profile(self.state, blocklist, requester, now_ms=now_ms)
+        own = alias_group(self.state, requester)
+        logs = [
+            CoopRecords(
+                self.did,
+                self.name,
+                self.state,
+                [e for n in own for e in self.state.requester_records(n)],
+            )
+        ]
+        for p in self.peers.all():
+            names = alias_group(p.state, requester)
+            held = await self.peers.requester_records(p.did, names)
+            logs.append(CoopRecords(p.did, p.info.name, p.state, held))
         profile["federation"] = federation_profile(
-            (self.did, self.name, self.state),
-            [(p.did, p.info.name, p.state) for p in self.peers.all()],
+            logs[0],
+            logs[1:],
             requester,
             now_ms=now_ms,
             distrusted=self.peers.distrusted(),

@@ -55,10 +55,45 @@ PROPOSAL_BACKDATE_MS: Final = 5 * 60_000
 #: A block decided by vote is reviewed after this long unless the members decide otherwise.
 DECISION_BLOCK_REVIEW_MS: Final = 365 * DAY_MS
 DEFAULT_MAX_SKEW_MS: Final = 5 * 60_000
+#: A provisional block may be dated at most this long before the latest record ahead of it
+#: in the log. A node signs blocks at its clock, and takes records at most ``max_skew_ms``
+#: from it; the margin is for its clock stepping back. Without this bound any flag, however
+#: long expired, could count for a block dated far enough back, and a follower would have
+#: to keep every flag forever.
+BLOCK_BACKDATE_MS: Final = 60 * 60_000
 RETRACTABLE: Final = frozenset({RecordType.RATING, RecordType.FLAG, RecordType.APPEAL})
 _REQUESTER_TYPES: Final = frozenset(
     {RecordType.RATING, RecordType.FLAG, RecordType.APPEAL, RecordType.REPLY}
 )
+#: Records a governance-only state does not hold once their page is stored: the members'
+#: many records, which later records cite only by id (flags are held while they can count).
+_NOT_HELD: Final = frozenset(
+    {
+        RecordType.RATING,
+        RecordType.APPEAL,
+        RecordType.REPLY,
+        RecordType.RETRACTION,
+        RecordType.BALLOT,
+    }
+)
+#: The fields of each body that name another record of the log by its id.
+_CITES: Final = {
+    RecordType.CHARTER: ("decision",),
+    RecordType.MEMBER_ADMIT: ("ref",),
+    RecordType.MEMBER_REVOKE: ("ref",),
+    RecordType.ROLE_ASSIGN: ("decision",),
+    RecordType.APPEAL: ("follows",),
+    RecordType.REPLY: ("about",),
+    RecordType.RETRACTION: ("record",),
+    RecordType.PROPOSAL: ("application",),
+    RecordType.BALLOT: ("proposal",),
+    RecordType.DECISION: ("proposal",),
+    RecordType.BLOCK: ("decision",),
+    RecordType.UNBLOCK: ("block", "decision"),
+    RecordType.FEDERATION_POLICY: ("decision",),
+}
+#: A governance-only state forgets expired flags once the log's time is this far past them.
+_PRUNE_EVERY_MS: Final = DAY_MS
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,14 +154,30 @@ def _reject(code: str, message: str) -> RecordRejected:
 
 
 class CoopState:
-    """One co-op's state, built by applying its log in order. Not thread-safe; pure."""
+    """One co-op's state, built by applying its log in order. Not thread-safe; pure.
 
-    def __init__(self, coop: str, *, max_skew_ms: int = DEFAULT_MAX_SKEW_MS) -> None:
+    By default it holds every entry (``entries()``, ``requester_records()``). With
+    ``keep_all=False`` it holds what admissibility needs beyond single records — charters,
+    the roster, proposals and their open ballots, blocks and the flags that can still count,
+    retracted ids — and, for a while, the entries of the current page; the caller stores
+    the rest and answers ``lookups()`` through ``provide()`` before it applies a page, then
+    calls ``settle()`` once the page is stored. Its memory then follows the co-op's
+    governance, not the length of its log. Both kinds admit exactly the same records.
+    """
+
+    def __init__(
+        self, coop: str, *, max_skew_ms: int = DEFAULT_MAX_SKEW_MS, keep_all: bool = True
+    ) -> None:
         self.coop = coop
         self.max_skew_ms = max_skew_ms
+        self.keep_all = keep_all
         self.size = 0
         self._entries: dict[bytes, Entry] = {}
         self._log: list[Entry] = []
+        self._page: dict[bytes, Entry] = {}  # keep_all=False: entries held until settle()
+        self._absent: set[bytes] = set()  # keep_all=False: ids looked up and not in the log
+        self._latest_ts = 0  # the latest record time in the log
+        self._pruned_at = 0  # keep_all=False: the log time expired flags were last dropped
         self._admits: dict[str, list[Entry]] = {}
         self._charter_entries: list[Entry] = []
         self._charter: Entry | None = None
@@ -184,17 +235,94 @@ class CoopState:
         return dict(self._roles)
 
     def entry(self, rid: bytes) -> Entry | None:
-        return self._entries.get(rid)
+        """The entry of record ``rid``, None if it is not in the log.
+
+        A governance-only state raises ``LocalProtocolError`` for an id it neither holds
+        nor was told about through ``provide()``.
+        """
+        e = self._entries.get(rid)
+        if e is not None or self.keep_all:
+            return e
+        e = self._page.get(rid)
+        if e is not None:
+            return e
+        if rid in self._absent:
+            return None
+        raise LocalProtocolError(
+            f"record {rid.hex()} is not held in memory: look it up first "
+            "(CoopState.lookups, then provide)"
+        )
+
+    def _all(self, what: str) -> None:
+        if not self.keep_all:
+            raise LocalProtocolError(f"{what}: this state keeps governance only (keep_all=False)")
 
     def entry_at(self, index: int) -> Entry:
         """The entry at ``index`` (0 ≤ index < size)."""
+        self._all("entry_at")
         if not 0 <= index < self.size:
             raise LocalProtocolError(f"index {index} is outside the log of {self.size} entries")
         return self._log[index]
 
     def entries(self, start: int = 0, end: int | None = None) -> tuple[Entry, ...]:
         """Entries ``[start, end)`` in log order."""
+        self._all("entries")
         return tuple(self._log[start:end])
+
+    # ------------------------------------------------------------------ governance only
+
+    def lookups(self, records: Iterable[Record]) -> frozenset[bytes]:
+        """Ids that checking ``records`` in turn needs and this state does not hold.
+
+        Each record's own id (is it in the log already?) and the ids it cites, less those
+        held. Empty when ``keep_all``.
+        """
+        if self.keep_all:
+            return frozenset()
+        want: set[bytes] = set()
+        for record in records:
+            want.add(record.id)
+            body = record.body
+            for name in _CITES.get(record.type, ()):
+                cited = getattr(body, name)
+                if cited is not None:
+                    want.add(cited)
+        held, page, absent = self._entries, self._page, self._absent
+        return frozenset(i for i in want if i not in held and i not in page and i not in absent)
+
+    def provide(self, found: Iterable[Entry], asked: Iterable[bytes]) -> None:
+        """The answer to ``lookups``: the entries found in the stored log, of the ids asked."""
+        got = set()
+        for e in found:
+            if not 0 <= e.index < self.size:
+                raise LocalProtocolError(f"entry {e.index} is not in the log of {self.size}")
+            self._page[e.record.id] = e
+            got.add(e.record.id)
+        self._absent.update(i for i in asked if i not in got)
+
+    def settle(self) -> None:
+        """The entries applied so far are stored: a governance-only state lets them go."""
+        if self.keep_all:
+            return
+        self._page.clear()
+        self._absent.clear()
+        if self._latest_ts - self._pruned_at >= _PRUNE_EVERY_MS:
+            self._prune_flags()
+
+    def _prune_flags(self) -> None:
+        # A flag that expired before any block the log can still take (BLOCK_BACKDATE_MS)
+        # never counts again; one an active block cites is read again when it ends.
+        horizon = self._latest_ts - BLOCK_BACKDATE_MS
+        cited = {f for e in self._blocks.values() for f in _block(e.record).flags}
+        for requester, flags in self._flags.items():
+            kept = [e for e in flags if _flag(e.record).expires > horizon or e.record.id in cited]
+            if len(kept) != len(flags):
+                for e in flags:
+                    if _flag(e.record).expires <= horizon and e.record.id not in cited:
+                        del self._entries[e.record.id]
+                self._flags[requester] = kept
+                self._live.pop(requester, None)
+        self._pruned_at = self._latest_ts
 
     def admission(self, did: str, before: int) -> Entry | None:
         """The latest ``member.admit`` of ``did`` at an index below ``before``."""
@@ -262,6 +390,7 @@ class CoopState:
         return self._policy
 
     def requester_records(self, requester: RequesterRef) -> tuple[Entry, ...]:
+        self._all("requester_records")
         return tuple(self._about.get(requester, ()))
 
     def aliases(self) -> dict[RequesterRef, RequesterRef]:
@@ -277,7 +406,7 @@ class CoopState:
         """Return if ``record`` may be appended next; else raise ``RecordRejected``."""
         if record.coop != self.coop:
             raise _reject("wrong_coop", f"record is for co-op {record.coop}, this is {self.coop}")
-        if record.id in self._entries:
+        if self.entry(record.id) is not None:
             raise _reject("duplicate", "this record is already in the log")
         if now_ms is not None and abs(record.ts - now_ms) > self.max_skew_ms:
             raise _reject(
@@ -316,7 +445,7 @@ class CoopState:
                 )
 
     def _ref(self, rid: bytes, rtype: RecordType | Iterable[RecordType], what: str) -> Entry:
-        e = self._entries.get(rid)
+        e = self.entry(rid)
         types = {rtype} if isinstance(rtype, RecordType) else set(rtype)
         if e is None:
             raise _reject("unknown_reference", f"{what} {rid.hex()} is not in this co-op's log")
@@ -540,6 +669,12 @@ class CoopState:
             return
         if active is not None:
             raise _reject("already_blocked", f"{body.requester} is blocked already")
+        if record.ts < self._latest_ts - BLOCK_BACKDATE_MS:
+            raise _reject(
+                "backdated",
+                f"a provisional block is dated at most {BLOCK_BACKDATE_MS} ms before the "
+                "latest record in the log",
+            )
         expected = self._provisional_flags(body.requester, charter, record.ts)
         if expected != body.flags:
             raise _reject(
@@ -637,11 +772,17 @@ class CoopState:
         """Check ``record`` and append it; return its entry. Raises and changes nothing if not."""
         self.check(record, now_ms=now_ms)
         entry = Entry(self.size, record)
-        self._entries[record.id] = entry
-        self._log.append(entry)
-        self.size += 1
-        body = record.body
         rtype = record.type
+        if self.keep_all:
+            self._entries[record.id] = entry
+            self._log.append(entry)
+        else:
+            self._absent.discard(record.id)
+            (self._page if rtype in _NOT_HELD else self._entries)[record.id] = entry
+        self.size += 1
+        if record.ts > self._latest_ts:
+            self._latest_ts = record.ts
+        body = record.body
         if rtype is not RecordType.CHARTER and not (
             isinstance(body, MemberAdmit) and body.via == "founder"
         ):
@@ -675,9 +816,11 @@ class CoopState:
             self._roles[body.role] = body.member
             self._consumed.add(body.decision)
         elif isinstance(body, Rating | Appeal | Reply):
-            self._about.setdefault(body.requester, []).append(entry)
+            if self.keep_all:
+                self._about.setdefault(body.requester, []).append(entry)
         elif isinstance(body, Flag):
-            self._about.setdefault(body.requester, []).append(entry)
+            if self.keep_all:
+                self._about.setdefault(body.requester, []).append(entry)
             self._flags.setdefault(body.requester, []).append(entry)
             if body.expires > self._flags_until.get(body.requester, 0):
                 self._flags_until[body.requester] = body.expires
@@ -697,7 +840,10 @@ class CoopState:
         elif isinstance(body, Ballot):
             self._proposals[body.proposal].ballots.append(entry)
         elif isinstance(body, Decision):
-            self._proposals[body.proposal].decision = entry
+            decided = self._proposals[body.proposal]
+            decided.decision = entry
+            if not self.keep_all:
+                decided.ballots = []  # a decided proposal takes no more ballots
         elif isinstance(body, Block):
             self._blocks[body.requester] = entry
             self._cited_flags.update(body.flags)
@@ -820,6 +966,12 @@ class CoopState:
 def _flag(record: Record) -> Flag:
     body = record.body
     assert isinstance(body, Flag)
+    return body
+
+
+def _block(record: Record) -> Block:
+    body = record.body
+    assert isinstance(body, Block)
     return body
 
 

@@ -25,7 +25,7 @@ from .checkpoint import EquivocationProof, SignedCheckpoint, find_equivocation
 from .errors import InvalidCheckpoint, InvalidProof, LocalProtocolError, RemoteProtocolError
 from .merkle import Frontier, StoredNode, leaf_hash, verify_consistency
 from .records import MAX_RECORD_SIZE, Record
-from .state import DEFAULT_MAX_SKEW_MS, CoopState
+from .state import DEFAULT_MAX_SKEW_MS, CoopState, Entry
 from .witness import log_verifier
 
 DEFAULT_PAGE: Final = 256
@@ -76,6 +76,17 @@ class FetchEntries:
 
     start: int
     end: int
+
+
+@dataclass(frozen=True, slots=True)
+class LookUp:
+    """Read these record ids from the stored log: answer with ``receive_lookup``.
+
+    Only for a governance-only state (``CoopState(keep_all=False)``): the ids a page's
+    checks need that the state does not hold (``CoopState.lookups``).
+    """
+
+    ids: frozenset[bytes]
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +152,7 @@ Action = (
     FetchCheckpoint
     | FetchConsistency
     | FetchEntries
+    | LookUp
     | AcceptCheckpoint
     | StorePage
     | UpToDate
@@ -157,6 +169,7 @@ class Phase(Enum):
     AWAIT_CONSISTENCY = "await_consistency"
     AWAIT_ENTRIES = "await_entries"
     AWAIT_PAGE_PROOF = "await_page_proof"
+    AWAIT_LOOKUP = "await_lookup"
     DONE = "done"
     FAILED = "failed"
 
@@ -176,10 +189,17 @@ _TRANSITIONS: Final = {
     (Phase.AWAIT_ENTRIES, "entries"): {
         Phase.AWAIT_ENTRIES,
         Phase.AWAIT_PAGE_PROOF,
+        Phase.AWAIT_LOOKUP,
         Phase.DONE,
         Phase.FAILED,
     },
-    (Phase.AWAIT_PAGE_PROOF, "page_proof"): {Phase.AWAIT_ENTRIES, Phase.DONE, Phase.FAILED},
+    (Phase.AWAIT_PAGE_PROOF, "page_proof"): {
+        Phase.AWAIT_ENTRIES,
+        Phase.AWAIT_LOOKUP,
+        Phase.DONE,
+        Phase.FAILED,
+    },
+    (Phase.AWAIT_LOOKUP, "lookup"): {Phase.AWAIT_ENTRIES, Phase.DONE, Phase.FAILED},
 }
 
 
@@ -233,6 +253,10 @@ class SyncSession:
         self._pending: _Pending | None = None
         self._requested: FetchEntries | None = None
         self._raws: list[bytes] = []
+        self._asked: LookUp | None = None
+        self._checked: (
+            tuple[list[Record], tuple[int, RemoteProtocolError] | None, Refused | None] | None
+        ) = None
 
     def _move(self, event: str, to: Phase) -> None:
         allowed = _TRANSITIONS.get((self.phase, event))
@@ -247,6 +271,7 @@ class SyncSession:
     def _fail(self, event: str, action: Action) -> list[Action]:
         self._move(event, Phase.FAILED)
         self._pending = None
+        self._asked = self._checked = None
         return [action]
 
     # ---------------------------------------------------------------- the exchange
@@ -368,10 +393,27 @@ class SyncSession:
             )
         return self._verify_page("page_proof")
 
+    def receive_lookup(self, found: Sequence[tuple[int, bytes]]) -> list[Action]:
+        """The stored entries (index, raw record) of the ids ``LookUp`` asked for."""
+        self._expect("lookup")
+        asked, checked = self._asked, self._checked
+        assert asked is not None and checked is not None
+        entries = []
+        for index, raw in found:
+            # The node's own store: verified when it was stored.
+            record = Record.from_bytes(raw, verify=False)
+            if record.id not in asked.ids:
+                raise LocalProtocolError(f"record {record.id.hex()} was not asked for")
+            entries.append(Entry(index, record))
+        self.state.provide(entries, asked.ids)
+        self._asked = self._checked = None
+        return self._apply_page("lookup", *checked)
+
     def _verify_page(self, event: str) -> list[Action]:
         pending = self._pending
         assert pending is not None
-        stored: list[Record] = []
+        # The node stored every page before it fed the next: the state may let them go.
+        self.state.settle()
         # Decode every entry, then check the signatures of the page in one call (the node
         # may spread them over its cores), then apply in order. The first entry that
         # fails any step is the one reported, exactly as if each went through all three
@@ -405,6 +447,24 @@ class SyncSession:
                 first_bad = (i, sig_problem)
                 decoded = decoded[:i]
                 break
+        want = self.state.lookups(decoded)
+        if want:
+            self._move(event, Phase.AWAIT_LOOKUP)
+            self._asked = LookUp(want)
+            self._checked = (decoded, first_bad, future)
+            return [self._asked]
+        return self._apply_page(event, decoded, first_bad, future)
+
+    def _apply_page(
+        self,
+        event: str,
+        decoded: list[Record],
+        first_bad: tuple[int, RemoteProtocolError] | None,
+        future: Refused | None,
+    ) -> list[Action]:
+        pending = self._pending
+        assert pending is not None
+        stored: list[Record] = []
         for i, record in enumerate(decoded):
             try:
                 self.state.apply(record)

@@ -69,7 +69,7 @@ CODES = (
     "invite_used", "invite_not_allowed", "no_members", "expired", "too_long", "not_author",
     "already_retracted", "bad_window", "unknown_role", "not_blocked", "voting_closed",
     "not_eligible", "bad_choice", "voting_not_open", "already_decided", "voting_open",
-    "rejected", "bad_review", "already_blocked", "flags_mismatch", "too_early",
+    "rejected", "bad_review", "already_blocked", "backdated", "flags_mismatch", "too_early",
     "still_flagged", "bad_policy", "invalid_record",
 )  # fmt: skip
 
@@ -570,6 +570,9 @@ def blocks() -> Log:
             "the commonest reason is underpaid (2 of 3)", ts=now)  # fmt: skip
     log.add("coop", forged(flags=tuple(sorted((f_ana.id, f_cy.id)))), "flags_mismatch",
             "two of the three flags", ts=now)  # fmt: skip
+    log.add("coop", forged(), "backdated",
+            "dated more than an hour before the latest record (a replay: no clock)",
+            ts=now - 2 * HOUR, now=None)  # fmt: skip
     log.now = now
     (blocked,) = log.govern(["block"], "the provisional block, signed")
     log.add("coop", forged(), "already_blocked", "a second provisional block")

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from coopfed.protocol.encoding import decode, encode
+from coopfed.protocol.errors import LocalProtocolError
 
 MSGPACK_TARGETS = ("decode", "record", "equivocation", "frontier", "bundle", "verify_bundle")
 TEXT_TARGETS = ("tile_path", "did", "requester", "vkey", "checkpoint_text", "witness_request")
@@ -117,7 +118,12 @@ def swapped(draw: st.DrawFn, seeds: tuple[bytes, ...]) -> bytes:
         return draw(st.binary(min_size=1))
     value = draw(st.sampled_from(candidates))
     path = draw(st.sampled_from(_paths(value)))
-    return encode(_replace(value, path, draw(values)))
+    try:
+        return encode(_replace(value, path, draw(values)))
+    except LocalProtocolError:
+        # A nested value put deep in a deep seed can pass the encoder's depth limit:
+        # nothing to send then (the decoder's own depth refusals come from the seeds).
+        return encode(value)
 
 
 def inputs(name: str) -> st.SearchStrategy[bytes]:

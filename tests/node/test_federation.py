@@ -184,7 +184,7 @@ async def test_a_node_down_is_served_by_a_mirror_and_catches_up_when_back(env: E
     # ...and its proofs are those of A's tree.
     size, root = await held_root(b, a)
     status, _, body = await b.fetch(f"/mirror/{a.did}/api/v1/proof/inclusion?index=1&size={size}")
-    raws = [r for r in (c.node.peers.get(a.did).state.entries())]  # type: ignore[union-attr]
+    raws = (await c.node.peers.full_state(a.did)).entries()
     verify_inclusion(leaf_hash(raws[1].record.raw), 1, size, _hexes(body), root)
     status, _, body = await b.fetch(f"/mirror/{a.did}/api/v1/proof/consistency?old=3&new={size}")
     first3 = root_from_leaf_hashes([leaf_hash(e.record.raw) for e in raws[:3]])
@@ -700,3 +700,68 @@ async def test_two_processes_on_one_database_sync_one_peer_without_harm(env: Env
 class _as_coop:
     def __init__(self, node: Any) -> None:
         self.node = node
+
+
+# --------------------------------------------------------------------------- memory
+
+
+async def test_a_follower_holds_governance_and_reads_the_rest_from_its_database(
+    env: Env,
+) -> None:
+    """A followed co-op's records are not all kept in memory; nothing is lost by that.
+
+    Records of a later sync cite records of an earlier one (a retraction, an appeal's
+    outcome): the follower finds them in its database. After a restart it rebuilds the
+    same state, and profiles, explanations and bundles still read every record.
+    """
+    from coopfed.protocol.bundle import verify_bundle
+    from coopfed.protocol.records import Appeal, Retraction
+
+    a = await env.found("a")
+    b = await env.found("b", founders=("dee", "eve", "fay"))
+    await b.pin(a)
+    await set_policy(b, [a], (1, [a]))
+    bad = a.sign("ana", Rating(requester=REQ, text="mistaken", scores=(("pay", 1),)))
+    filed = a.sign("bo", Appeal(requester=REQ, status="filed", hit_group="HG1"))
+    await a.submit(bad, filed)
+    await a.rate("cy")
+    await a.checkpoint()
+    assert (await b.fed.sync(a.did)).ok
+    held = b.node.peers.get(a.did)
+    assert held is not None and not held.state.keep_all
+    a.clock.now += 1000
+    await a.submit(
+        a.sign("ana", Retraction(record=bad.id)),
+        a.sign("bo", Appeal(requester=REQ, status="won", follows=filed.id)),
+    )
+    await block_by_flags(a)
+    assert (await b.fed.sync(a.did)).result == "synced"
+    assert await held_root(b, a) == await own_root(a)
+    p = b.node.peers.get(a.did)
+    assert p is not None and p.state.is_retracted(bad.id)
+    assert p.state.active_blocks().keys() == {REQ}
+
+    async def share() -> dict:
+        profile = await b.node.profile(REQ, now_ms=b.clock.now)
+        return {s["coop"]: s for s in profile["federation"]["coops"]}[a.did]
+
+    before = await share()
+    assert before["reports"] == 1  # cy's rating; ana's is retracted
+    assert before["flags"] == 3 and before["blocked"]
+    b = await env.restart(b)
+    p = b.node.peers.get(a.did)
+    assert p is not None and p.state.size == (await own_root(a))[0]
+    assert p.state.is_retracted(bad.id) and p.state.active_blocks().keys() == {REQ}
+    assert await share() == before
+    # The explanation still goes down to A's flags, read from the database.
+    status, _, data = await b.fetch("/api/v1/blocklist/explain/mturk/A9FEDTEST")
+    assert status == 200
+    assert {r["type"] for r in json.loads(data)["trace"] if r["coop"] == a.did} >= {"flag"}
+    # A bundle of A's block is built from A's whole stored log, and verifies.
+    full = await b.node.peers.full_state(a.did)
+    assert full.keep_all and full.size == p.state.size
+    assert [e.record.id for e in full.requester_records(REQ)][:2] == [bad.id, filed.id]
+    status, _, copy = await b.fetch("/api/v1/bundles/block/mturk/A9FEDTEST")
+    assert status == 200
+    verdict = verify_bundle(copy, trusted_witnesses=[], expected_coop=a.did)
+    assert verdict.kind == "block" and verdict.coop == a.did

@@ -96,8 +96,58 @@ async def test_migrations_run_once_and_reopen_cleanly(backend):
     node = await reopen(backend, node)
     async with node.store.read() as conn:
         assert (await conn.exec_driver_sql("SELECT version_num FROM alembic_version")).all() == [
-            ("0002",)
+            ("0003",)
         ]
+
+
+async def test_migration_0003_gives_stored_peer_records_their_requester(backend):
+    """A database from before 0003 holds followed records; the upgrade fills the column."""
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+
+    from coopfed.node import storage
+    from coopfed.node.peers import peer_records
+
+    node = await found(backend)
+    config = node.config
+    other = key("other-coop").did
+    made = [rating(node, "ana"), rating(node, "bo", requester=RequesterRef(platform="x", id="Y"))]
+    await node.close()
+
+    def to(revision: str, down: bool):
+        def run(connection: sa.Connection) -> None:
+            cfg = AlembicConfig()
+            cfg.set_main_option("script_location", str(storage.MIGRATIONS_DIR))
+            cfg.attributes["connection"] = connection
+            cfg.attributes["schema"] = config.schema
+            (command.downgrade if down else command.upgrade)(cfg, revision)
+
+        return run
+
+    engine = storage.make_engine(config)
+    try:
+        async with engine.begin() as conn:
+            if config.schema is not None:
+                await conn.exec_driver_sql(f'SET search_path TO "{config.schema}"')
+            await conn.run_sync(to("0002", down=True))
+            rows = [
+                {"coop": other, "idx": i, "id": r.id, "type": r.type.value,
+                 "author": r.author, "ts": r.ts, "raw": r.raw}
+                for i, r in enumerate(made)
+            ]  # fmt: skip
+            await conn.execute(
+                sa.table("peer_records", *[sa.column(k) for k in rows[0]]).insert(), rows
+            )
+    finally:
+        await engine.dispose()
+    node = backend.track(await Node.open(config))  # upgrades to the newest revision
+    async with node.store.read() as conn:
+        got = (
+            await conn.execute(
+                sa.select(peer_records.c.idx, peer_records.c.requester).order_by(peer_records.c.idx)
+            )
+        ).all()
+    assert [tuple(r) for r in got] == [(0, str(REQ)), (1, "x:Y")]
 
 
 def test_the_migrations_empty_frontier_is_the_protocols():

@@ -9,8 +9,15 @@ import pytest
 from coopfed.protocol.checkpoint import SignedCheckpoint
 from coopfed.protocol.errors import LocalProtocolError
 from coopfed.protocol.merkle import Frontier, MemoryTree
-from coopfed.protocol.records import Rating, RequesterRef, sign_record
-from coopfed.protocol.state import CoopState
+from coopfed.protocol.records import (
+    Rating,
+    Record,
+    RequesterRef,
+    Retraction,
+    record_id,
+    sign_record,
+)
+from coopfed.protocol.state import CoopState, Entry
 from coopfed.protocol.sync import (
     AcceptCheckpoint,
     Action,
@@ -19,6 +26,7 @@ from coopfed.protocol.sync import (
     FetchConsistency,
     FetchEntries,
     LogInvalid,
+    LookUp,
     Refused,
     Stale,
     StorePage,
@@ -35,21 +43,32 @@ REQ = RequesterRef(platform="prolific", id="5f3c9a")
 class Follower:
     """What a following node stores about one peer log, as a real node would."""
 
-    def __init__(self, coop: str) -> None:
+    def __init__(self, coop: str, *, keep_all: bool = True) -> None:
         self.coop = coop
-        self.state = CoopState(coop)
+        self.keep_all = keep_all
+        self.state = CoopState(coop, keep_all=keep_all)
         self.frontier = Frontier.empty()
         self.verified: SignedCheckpoint | None = None
         self.raws: list[bytes] = []
         self.requests = 0
+        self.lookups = 0
+
+    def stored(self, ids: frozenset[bytes], before: int) -> list[tuple[int, bytes]]:
+        """The stored log's answer to a ``LookUp`` (a database query on a node)."""
+        self.lookups += bool(ids)
+        return [(i, raw) for i, raw in enumerate(self.raws[:before]) if record_id(raw) in ids]
 
     def session(self, page_size: int = 4) -> SyncSession:
         # A fresh state rebuilt from what was stored, as after a restart.
-        state = CoopState(self.coop)
+        state = CoopState(self.coop, keep_all=self.keep_all)
         for raw in self.raws:
-            from coopfed.protocol.records import Record
-
-            state.apply(Record.from_bytes(raw))
+            record = Record.from_bytes(raw)
+            want = state.lookups([record])
+            state.provide(
+                [Entry(i, Record.from_bytes(r)) for i, r in self.stored(want, state.size)], want
+            )
+            state.apply(record)
+            state.settle()
         self.state = state
         return SyncSession(
             coop=self.coop,
@@ -89,6 +108,9 @@ def run(
             )
         elif isinstance(a, FetchEntries):
             todo += s.receive_entries([tamper(i, source.raws[i]) for i in range(a.start, a.end)])
+        elif isinstance(a, LookUp):
+            assert not follower.keep_all
+            todo += s.receive_lookup(follower.stored(a.ids, s.state.size))
         elif isinstance(a, AcceptCheckpoint):
             follower.verified = a.checkpoint
         elif isinstance(a, StorePage):
@@ -247,3 +269,36 @@ def test_state_and_frontier_must_agree() -> None:
     tree.append(b"x")
     with pytest.raises(LocalProtocolError):
         SyncSession(coop=peer.did, state=CoopState(peer.did), frontier=tree.frontier, verified=None)
+
+
+# --------------------------------------------------------------------------- governance only
+
+
+def test_a_governance_only_follower_looks_up_what_pages_cite_and_catches_duplicates() -> None:
+    peer = MemoryLog("coop-a")
+    grow(peer, 9)
+    first = Record.from_bytes(peer.raws[4])  # ana's first report
+    slim, full = Follower(peer.did, keep_all=False), Follower(peer.did)
+    run(slim, peer)
+    run(full, peer)
+    # A later page retracts a record of an earlier one: found in the stored log.
+    peer.append("ana", Retraction(record=first.id))
+    grow(peer, 5)
+    for f in (slim, full):
+        actions = run(f, peer, page_size=3)
+        assert isinstance(actions[-1], UpToDate) and f.raws == peer.raws
+        assert f.state.is_retracted(first.id)
+    assert slim.lookups > 0 and full.lookups == 0
+    assert any(isinstance(a, LookUp) for a in run(Follower(peer.did, keep_all=False), peer))
+    with pytest.raises(LocalProtocolError):  # not held: the stored log has it
+        slim.state.entry(first.id)
+    assert full.state.entry(first.id) is not None
+    # The operator slips a copy of an earlier record into the signed tree.
+    peer.tree.append(peer.raws[2])
+    peer.raws.append(peer.raws[2])
+    for f in (slim, full):
+        actions = run(f, peer, page_size=3)
+        problem = actions[-1]
+        assert isinstance(problem, LogInvalid) and problem.code == "duplicate"
+        assert problem.index == len(peer.raws) - 1
+        assert f.raws == peer.raws[:-1]
