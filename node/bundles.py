@@ -14,7 +14,7 @@ from coopfed.protocol.bundle import Bundle, build_block_bundle, build_decision_b
 from coopfed.protocol.checkpoint import add_cosignatures
 from coopfed.protocol.merkle import NodeReader, inclusion_proof
 from coopfed.protocol.note import Note
-from coopfed.protocol.records import RecordType, RequesterRef
+from coopfed.protocol.records import Record, RecordType, RequesterRef
 from coopfed.protocol.state import CoopState, Entry
 
 from .peers import UnknownPeer
@@ -74,13 +74,20 @@ async def _build(node: Node, coop: str, state: CoopState, subject: Entry, *, now
     return await node.peers.with_nodes(coop, lambda read: build(read, note))
 
 
-async def _state(node: Node, coop: str | None) -> tuple[str, CoopState]:
+def _held(node: Node, coop: str | None) -> tuple[str, CoopState]:
+    """The co-op's state as held in memory (a followed co-op's keeps governance only)."""
     if coop is None or coop == node.did:
         return node.did, node.state
-    if node.peers.get(coop) is None:
+    p = node.peers.get(coop)
+    if p is None:
         raise UnknownPeer(f"this node does not follow co-op {coop}")
-    # A followed co-op's state in memory keeps governance only; a bundle walks the log.
-    return coop, await node.peers.full_state(coop)
+    return coop, p.state
+
+
+async def _whole(node: Node, did: str, state: CoopState) -> CoopState:
+    # A bundle walks the log; a followed co-op's is replayed from storage (only once the
+    # subject is known to be there: the replay costs time and memory ∝ the log).
+    return state if state.keep_all else await node.peers.full_state(did)
 
 
 async def decision_bundle(
@@ -88,10 +95,17 @@ async def decision_bundle(
 ) -> Bundle:
     """The bundle of a decision in this co-op's log (or a followed co-op's, by ``coop``)."""
     await node.refresh()
-    did, state = await _state(node, coop)
-    entry = state.entry(decision_id)
+    did, state = _held(node, coop)
+    if state.keep_all:
+        entry = state.entry(decision_id)
+    else:
+        found = await node.peers.lookup(did, [decision_id], before=state.size)
+        entry = (
+            None if not found else Entry(found[0][0], Record.from_bytes(found[0][1], verify=False))
+        )
     if entry is None or entry.record.type is not RecordType.DECISION:
         raise NotFound(f"decision {decision_id.hex()} is not in co-op {did}'s log as held here")
+    state = await _whole(node, did, state)
     return await _build(node, did, state, entry, now_ms=now_ms)
 
 
@@ -119,8 +133,9 @@ async def block_bundle(
             raise NotFound(f"no co-op this node knows of blocks {requester}")
     else:
         await node.refresh()
-    did, state = await _state(node, coop)
+    did, state = _held(node, coop)
     block = state.active_blocks().get(requester)
     if block is None:
         raise NotFound(f"co-op {did} has no active block of {requester}")
+    state = await _whole(node, did, state)
     return await _build(node, did, state, block, now_ms=now_ms)

@@ -314,14 +314,19 @@ class CoopState:
         # never counts again; one an active block cites is read again when it ends.
         horizon = self._latest_ts - BLOCK_BACKDATE_MS
         cited = {f for e in self._blocks.values() for f in _block(e.record).flags}
-        for requester, flags in self._flags.items():
+        for requester, flags in list(self._flags.items()):
             kept = [e for e in flags if _flag(e.record).expires > horizon or e.record.id in cited]
             if len(kept) != len(flags):
                 for e in flags:
                     if _flag(e.record).expires <= horizon and e.record.id not in cited:
                         del self._entries[e.record.id]
-                self._flags[requester] = kept
                 self._live.pop(requester, None)
+                # The key stays (an empty list when nothing can count again): due() lists
+                # blocks in the order requesters were first flagged, as a full state does.
+                self._flags[requester] = kept
+                if not kept:
+                    self._flags_until.pop(requester, None)
+                    self._flags_last.pop(requester, None)
         self._pruned_at = self._latest_ts
 
     def admission(self, did: str, before: int) -> Entry | None:
@@ -881,7 +886,10 @@ class CoopState:
             out.append(MemberRevoke(member=member, via="resignation", ref=resignation))
         # Built once, not per requester: it grows with every block and retraction.
         excluded = self._excluded_flags()
-        for requester, flags in self._flags.items():
+        # A clock more than BLOCK_BACKDATE_MS behind the log's latest record cannot sign a
+        # provisional block the log would take: those wait until the clock is there.
+        flags_now = {} if now_ms < self._latest_ts - BLOCK_BACKDATE_MS else self._flags
+        for requester, flags in flags_now.items():
             # Fewer flags than the rule asks for cannot come from enough distinct members,
             # and flags that expired or left the window never count: most of a long
             # history is skipped here.

@@ -765,3 +765,10 @@ async def test_a_follower_holds_governance_and_reads_the_rest_from_its_database(
     assert status == 200
     verdict = verify_bundle(copy, trusted_witnesses=[], expected_coop=a.did)
     assert verdict.kind == "block" and verdict.coop == a.did
+    # A decision id A's log does not hold (here a flag's): 404, found out without a replay.
+    flag_id = full.requester_records(REQ)[-1].record.id
+    for rid in (flag_id, bytes(32)):
+        status, _, _ = await b.fetch(f"/api/v1/bundles/decision/{rid.hex()}?coop={a.did}")
+        assert status == 404
+    assert await b.node.locate(flag_id) == (a.did, full.entry(flag_id))
+    assert await b.node.locate(bytes(32)) is None

@@ -175,6 +175,61 @@ def test_a_long_random_history_agrees_and_the_slim_state_forgets_most_of_it() ->
     assert held < f.full.size // 5, (held, f.full.size)
 
 
+def test_flags_that_can_never_count_again_leave_no_trace_in_memory() -> None:
+    coop, members = key("coop"), [key(n) for n in ("ana", "bo", "cy")]
+    f = Follower(coop.did)
+    f.offer(sign_record(coop, coop=coop.did, ts=T0, body=CHARTER))
+    for m in members:
+        f.offer(
+            sign_record(coop, coop=coop.did, ts=T0, body=MemberAdmit(member=m.did, via="founder"))
+        )
+    req = RequesterRef(platform="mturk", id="GONE")
+    for i, m in enumerate(members[:2]):
+        body = Flag(requester=req, target="requester", target_id=None,
+                    reason=FlagReason.SCAM, expires=T0 + DAY_MS)  # fmt: skip
+        assert f.offer(sign_record(m, coop=coop.did, ts=T0 + i, body=body)) == "accept"
+    assert req in f.slim._flags
+    later = T0 + 3 * DAY_MS
+    f.offer(sign_record(members[0], coop=coop.did, ts=later, body=Rating(requester=req, text="x")))
+    f.slim.settle()
+    assert f.slim._flags[req] == []  # the key keeps due()'s order
+    for table in (f.slim._flags_until, f.slim._flags_last, f.slim._live):
+        assert req not in table
+    assert f.due(later) == ()
+
+
+def test_due_waits_for_a_clock_that_is_behind_the_log() -> None:
+    """A provisional block due at a clock far behind the log would be refused: not listed."""
+    coop, members = key("coop"), [key(n) for n in ("ana", "bo", "cy")]
+    state = CoopState(coop.did)
+    state.apply(sign_record(coop, coop=coop.did, ts=T0, body=CHARTER))
+    for m in members:
+        state.apply(
+            sign_record(coop, coop=coop.did, ts=T0, body=MemberAdmit(member=m.did, via="founder"))
+        )
+    req = RequesterRef(platform="mturk", id="LATE")
+    for m in members:
+        body = Flag(requester=req, target="requester", target_id=None,
+                    reason=FlagReason.SCAM, expires=T0 + 10 * DAY_MS)  # fmt: skip
+        state.apply(sign_record(m, coop=coop.did, ts=T0 + 1, body=body))
+    assert len(state.due(T0 + 2)) == 1  # the block is due
+    # A member's record far ahead of the node's clock (a replay has no skew check).
+    ahead = T0 + 3 * BLOCK_BACKDATE_MS
+    state.apply(
+        sign_record(members[0], coop=coop.did, ts=ahead, body=Rating(requester=req, text="x"))
+    )
+    assert state.due(T0 + 2) == ()  # it could not be signed now: the log would refuse it
+    late = sign_record(coop, coop=coop.did, ts=T0 + 2, body=Block(
+        requester=req, reason=FlagReason.SCAM, provisional=True,
+        review=T0 + 2 + 30 * DAY_MS,
+        flags=tuple(sorted(e.record.id for e in state._flags[req]))))  # fmt: skip
+    with pytest.raises(ProtocolError, match="at most"):
+        state.apply(late)
+    (block,) = state.due(ahead - BLOCK_BACKDATE_MS)
+    assert isinstance(block, Block)
+    state.apply(sign_record(coop, coop=coop.did, ts=ahead - BLOCK_BACKDATE_MS, body=block))
+
+
 def test_a_slim_state_refuses_to_guess() -> None:
     coop = key("coop")
     ana = key("ana")

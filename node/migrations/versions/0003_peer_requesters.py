@@ -49,13 +49,19 @@ def upgrade() -> None:
         ).all()
         if not rows:
             break
-        for coop, idx, raw in rows:
-            body = Record.from_bytes(bytes(raw), verify=False).body
-            conn.execute(
-                table.update()
-                .where(table.c.coop == coop, table.c.idx == idx)
-                .values(requester=str(body.requester))  # type: ignore[attr-defined]
-            )
+        conn.execute(
+            table.update()
+            .where(table.c.coop == sa.bindparam("c"), table.c.idx == sa.bindparam("i"))
+            .values(requester=sa.bindparam("r")),
+            [
+                {
+                    "c": coop,
+                    "i": idx,
+                    "r": str(Record.from_bytes(bytes(raw), verify=False).body.requester),  # type: ignore[attr-defined]
+                }
+                for coop, idx, raw in rows
+            ],
+        )
         after = (rows[-1].coop, int(rows[-1].idx))
 
 
