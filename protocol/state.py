@@ -14,6 +14,7 @@ pure function of the log and the time; the node only signs and appends.
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -178,6 +179,9 @@ class CoopState:
         self._absent: set[bytes] = set()  # keep_all=False: ids looked up and not in the log
         self._latest_ts = 0  # the latest record time in the log
         self._pruned_at = 0  # keep_all=False: the log time expired flags were last dropped
+        # keep_all=False: held flags by expiry (a heap), and expired ones a block still cites
+        self._expiring: list[tuple[int, bytes, RequesterRef]] = []
+        self._cited_expired: list[tuple[int, bytes, RequesterRef]] = []
         self._admits: dict[str, list[Entry]] = {}
         self._charter_entries: list[Entry] = []
         self._charter: Entry | None = None
@@ -312,22 +316,32 @@ class CoopState:
     def _prune_flags(self) -> None:
         # A flag that expired before any block the log can still take (BLOCK_BACKDATE_MS)
         # never counts again; one an active block cites is read again when it ends.
-        horizon = self._latest_ts - BLOCK_BACKDATE_MS
-        cited = {f for e in self._blocks.values() for f in _block(e.record).flags}
-        for requester, flags in list(self._flags.items()):
-            kept = [e for e in flags if _flag(e.record).expires > horizon or e.record.id in cited]
-            if len(kept) != len(flags):
-                for e in flags:
-                    if _flag(e.record).expires <= horizon and e.record.id not in cited:
-                        del self._entries[e.record.id]
-                self._live.pop(requester, None)
-                # The key stays (an empty list when nothing can count again): due() lists
-                # blocks in the order requesters were first flagged, as a full state does.
-                self._flags[requester] = kept
-                if not kept:
-                    self._flags_until.pop(requester, None)
-                    self._flags_last.pop(requester, None)
+        # Only the flags that expired since the last time are looked at (a heap by expiry).
         self._pruned_at = self._latest_ts
+        horizon = self._latest_ts - BLOCK_BACKDATE_MS
+        heap = self._expiring
+        if not (heap and heap[0][0] <= horizon) and not self._cited_expired:
+            return
+        cited = {f for e in self._blocks.values() for f in _block(e.record).flags}
+        expired = self._cited_expired
+        while heap and heap[0][0] <= horizon:
+            expired.append(heapq.heappop(heap))
+        self._cited_expired = [x for x in expired if x[1] in cited]
+        touched = set()
+        for _, fid, requester in expired:
+            if fid not in cited:
+                del self._entries[fid]
+                touched.add(requester)
+        for requester in touched:
+            held = self._entries
+            kept = [e for e in self._flags[requester] if e.record.id in held]
+            self._live.pop(requester, None)
+            # The key stays (an empty list when nothing can count again): due() lists
+            # blocks in the order requesters were first flagged, as a full state does.
+            self._flags[requester] = kept
+            if not kept:
+                self._flags_until.pop(requester, None)
+                self._flags_last.pop(requester, None)
 
     def admission(self, did: str, before: int) -> Entry | None:
         """The latest ``member.admit`` of ``did`` at an index below ``before``."""
@@ -831,6 +845,8 @@ class CoopState:
                 self._flags_until[body.requester] = body.expires
             if record.ts > self._flags_last.get(body.requester, 0):
                 self._flags_last[body.requester] = record.ts
+            if not self.keep_all:
+                heapq.heappush(self._expiring, (body.expires, record.id, body.requester))
         elif isinstance(body, RequesterKey):
             self._requester_keys.setdefault(body.requester, set()).add(body.key)
         elif isinstance(body, RequesterAlias):
