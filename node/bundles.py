@@ -14,7 +14,7 @@ from coopfed.protocol.bundle import Bundle, build_block_bundle, build_decision_b
 from coopfed.protocol.checkpoint import add_cosignatures
 from coopfed.protocol.merkle import NodeReader, inclusion_proof
 from coopfed.protocol.note import Note
-from coopfed.protocol.records import Record, RecordType, RequesterRef
+from coopfed.protocol.records import RecordType, RequesterRef
 from coopfed.protocol.state import CoopState, Entry
 
 from .peers import UnknownPeer
@@ -99,10 +99,7 @@ async def decision_bundle(
     if state.keep_all:
         entry = state.entry(decision_id)
     else:
-        found = await node.peers.lookup(did, [decision_id], before=state.size)
-        entry = (
-            None if not found else Entry(found[0][0], Record.from_bytes(found[0][1], verify=False))
-        )
+        entry = await node.peers.entry(did, decision_id)
     if entry is None or entry.record.type is not RecordType.DECISION:
         raise NotFound(f"decision {decision_id.hex()} is not in co-op {did}'s log as held here")
     state = await _whole(node, did, state)

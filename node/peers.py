@@ -54,8 +54,8 @@ from coopfed.protocol.merkle import (
     tile_bytes,
 )
 from coopfed.protocol.note import Note
-from coopfed.protocol.records import Block, Record, RecordType, RequesterRef
-from coopfed.protocol.state import CoopState, Entry
+from coopfed.protocol.records import Block, Record, RequesterRef
+from coopfed.protocol.state import REQUESTER_TYPES, CoopState, Entry
 from coopfed.protocol.sync import StorePage
 from coopfed.protocol.witness import (
     AddCheckpointRequest,
@@ -867,13 +867,20 @@ class Peers:
         async with self.store.read() as conn:
             return await _lookup(conn, did, ids, before=before)
 
+    async def entry(self, did: str, rid: bytes) -> Entry | None:
+        """Record ``rid`` in co-op ``did``'s stored log, with its index."""
+        p = self._logs.get(did)
+        if p is None:
+            return None
+        found = await self.lookup(did, [rid], before=p.frontier.size)
+        return _entries(found)[0] if found else None
+
     async def find(self, rid: bytes) -> tuple[str, Entry] | None:
         """Which followed co-op's stored log holds record ``rid``, and where."""
-        async with self.store.read() as conn:
-            for did in sorted(self._logs):  # by (coop, id): the unique index
-                found = await _lookup(conn, did, [rid], before=self._logs[did].frontier.size)
-                if found:
-                    return did, _entries(found)[0]
+        for did in sorted(self._logs):  # co-op by co-op: (coop, id) is the unique index
+            entry = await self.entry(did, rid)
+            if entry is not None:
+                return did, entry
         return None
 
     async def requester_records(self, did: str, names: Iterable[RequesterRef]) -> list[Entry]:
@@ -899,35 +906,14 @@ class Peers:
         if p is None:
             raise UnknownPeer(f"this node does not follow co-op {did}")
         async with self._replaying:  # one whole log in memory at a time
-            return await self._full_state(did, p.frontier.size)
-
-    async def _full_state(self, did: str, size: int) -> CoopState:
-        state = CoopState(did)
-        while state.size < size:
-            async with self.store.read() as conn:
-                rows = (
-                    await conn.execute(
-                        sa.select(peer_records.c.raw)
-                        .where(
-                            peer_records.c.coop == did,
-                            peer_records.c.idx >= state.size,
-                            peer_records.c.idx < min(state.size + _PAGE, size),
-                        )
-                        .order_by(peer_records.c.idx)
-                    )
-                ).all()
-            if len(rows) != min(_PAGE, size - state.size):
-                raise StorageError(f"co-op {did}'s stored log has a gap after {state.size}")
-            for row in rows:
-                state.apply(Record.from_bytes(bytes(row.raw), verify=False))
-        return state
+            return (await self._rebuild(p.info, p.frontier, state=CoopState(did))).state
 
     async def store_page(self, did: str, page: StorePage) -> None:
         """Store one verified page: its records, new tree nodes and frontier, atomically."""
         rows = []
         for i, record in enumerate(page.records):
             body = record.body
-            about = getattr(body, "requester", None) if record.type in _ABOUT else None
+            about = getattr(body, "requester", None) if record.type in REQUESTER_TYPES else None
             rows.append(
                 {
                     "coop": did,
@@ -1156,7 +1142,6 @@ def _peer_state(did: str) -> CoopState:
 
 #: Ids per query of a lookup (well under SQLite's limit of bound parameters).
 _IDS_PER_QUERY: Final = 900
-_ABOUT: Final = frozenset({RecordType.RATING, RecordType.FLAG, RecordType.APPEAL, RecordType.REPLY})
 
 
 async def _lookup(

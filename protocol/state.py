@@ -63,7 +63,8 @@ DEFAULT_MAX_SKEW_MS: Final = 5 * 60_000
 #: to keep every flag forever.
 BLOCK_BACKDATE_MS: Final = 60 * 60_000
 RETRACTABLE: Final = frozenset({RecordType.RATING, RecordType.FLAG, RecordType.APPEAL})
-_REQUESTER_TYPES: Final = frozenset(
+#: Records about a requester (they carry ``requester``).
+REQUESTER_TYPES: Final = frozenset(
     {RecordType.RATING, RecordType.FLAG, RecordType.APPEAL, RecordType.REPLY}
 )
 #: Records a governance-only state does not hold once their page is stored: the members'
@@ -584,7 +585,7 @@ class CoopState:
         body = record.body
         assert isinstance(body, Reply)
         if body.about is not None:
-            e = self._ref(body.about, _REQUESTER_TYPES, "record replied to")
+            e = self._ref(body.about, REQUESTER_TYPES, "record replied to")
             about = e.record.body
             assert isinstance(about, Rating | Flag | Appeal | Reply)
             if about.requester != body.requester:

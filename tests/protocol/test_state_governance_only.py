@@ -175,18 +175,30 @@ def test_a_long_random_history_agrees_and_the_slim_state_forgets_most_of_it() ->
     assert held < f.full.size // 5, (held, f.full.size)
 
 
+def founding(coop: Any, members: list[Any]) -> list[Record]:
+    """The charter and the founders' admissions, at T0."""
+    bodies: list[Body] = [CHARTER, *(MemberAdmit(member=m.did, via="founder") for m in members)]
+    return [sign_record(coop, coop=coop.did, ts=T0, body=b) for b in bodies]
+
+
+def scam_flag(requester: RequesterRef, expires: int) -> Flag:
+    return Flag(
+        requester=requester,
+        target="requester",
+        target_id=None,
+        reason=FlagReason.SCAM,
+        expires=expires,
+    )
+
+
 def test_flags_that_can_never_count_again_leave_no_trace_in_memory() -> None:
     coop, members = key("coop"), [key(n) for n in ("ana", "bo", "cy")]
     f = Follower(coop.did)
-    f.offer(sign_record(coop, coop=coop.did, ts=T0, body=CHARTER))
-    for m in members:
-        f.offer(
-            sign_record(coop, coop=coop.did, ts=T0, body=MemberAdmit(member=m.did, via="founder"))
-        )
+    for record in founding(coop, members):
+        f.offer(record)
     req = RequesterRef(platform="mturk", id="GONE")
     for i, m in enumerate(members[:2]):
-        body = Flag(requester=req, target="requester", target_id=None,
-                    reason=FlagReason.SCAM, expires=T0 + DAY_MS)  # fmt: skip
+        body = scam_flag(req, T0 + DAY_MS)
         assert f.offer(sign_record(m, coop=coop.did, ts=T0 + i, body=body)) == "accept"
     assert req in f.slim._flags
     later = T0 + 3 * DAY_MS
@@ -202,16 +214,11 @@ def test_due_waits_for_a_clock_that_is_behind_the_log() -> None:
     """A provisional block due at a clock far behind the log would be refused: not listed."""
     coop, members = key("coop"), [key(n) for n in ("ana", "bo", "cy")]
     state = CoopState(coop.did)
-    state.apply(sign_record(coop, coop=coop.did, ts=T0, body=CHARTER))
-    for m in members:
-        state.apply(
-            sign_record(coop, coop=coop.did, ts=T0, body=MemberAdmit(member=m.did, via="founder"))
-        )
+    for record in founding(coop, members):
+        state.apply(record)
     req = RequesterRef(platform="mturk", id="LATE")
     for m in members:
-        body = Flag(requester=req, target="requester", target_id=None,
-                    reason=FlagReason.SCAM, expires=T0 + 10 * DAY_MS)  # fmt: skip
-        state.apply(sign_record(m, coop=coop.did, ts=T0 + 1, body=body))
+        state.apply(sign_record(m, coop=coop.did, ts=T0 + 1, body=scam_flag(req, T0 + 10 * DAY_MS)))
     assert len(state.due(T0 + 2)) == 1  # the block is due
     # A member's record far ahead of the node's clock (a replay has no skew check).
     ahead = T0 + 3 * BLOCK_BACKDATE_MS
