@@ -35,6 +35,7 @@ STATUS_BY_CODE: Final[dict[str, int]] = {
     "bad_request": 400,
     "invalid": 400,
     "decode_error": 400,
+    "too_deep": 400,
     "invalid_identity": 400,
     "bad_signature": 400,
     "invalid_record": 400,

@@ -34,7 +34,7 @@ from coopfed.protocol.identity import Identity
 from coopfed.protocol.merkle import TILE_WIDTH, parse_entries_path, parse_tile_path
 from coopfed.protocol.records import Record, RecordType, RequesterRef
 
-from . import limits, openapi
+from . import jsonin, limits, openapi
 from .api_errors import ApiError, error_response, from_http_exception, from_protocol
 from .config import Config
 from .keys import KeyFileError, check_admin_token
@@ -239,6 +239,17 @@ async def _read_body(request: web.Request, media_type: str) -> bytes:
             f"the body is {request.content_length} bytes; this node accepts at most {limit}",
         )
     return await request.read()
+
+
+async def _json_body(request: web.Request, *, if_empty: Any = None) -> Any:
+    """The request's JSON body, bounded in size and depth (:mod:`.jsonin` refuses the rest).
+
+    ``if_empty``: what an empty body means, when the route allows one.
+    """
+    raw = await _read_body(request, "application/json")
+    if if_empty is not None and not raw.strip():
+        return if_empty
+    return jsonin.loads(raw, limit=request.app[CONFIG].max_body)
 
 
 def _json(value: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -493,11 +504,7 @@ async def status(request: web.Request) -> web.Response:
 
 
 async def join(request: web.Request) -> web.Response:
-    raw = await _read_body(request, "application/json")
-    try:
-        value = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError("bad_request", "the body is not JSON") from None
+    value = await _json_body(request)
     if not isinstance(value, dict) or not isinstance(value.get("apply"), str):
         raise ApiError(
             "bad_request",
@@ -549,11 +556,7 @@ async def create_invite(request: web.Request) -> web.Response:
         raise ApiError("unauthorized", "the admin token is wrong", headers=challenge)
     ttl_s = DEFAULT_INVITE_TTL_S
     if request.can_read_body:
-        raw = await _read_body(request, "application/json")
-        try:
-            value = json.loads(raw) if raw.strip() else {}
-        except (ValueError, UnicodeDecodeError):
-            raise ApiError("bad_request", "the body is not JSON") from None
+        value = await _json_body(request, if_empty={})
         if not isinstance(value, dict):
             raise ApiError("bad_request", 'send {"ttl_s": SECONDS}')
         ttl = value.get("ttl_s", ttl_s)
