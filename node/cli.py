@@ -578,9 +578,10 @@ async def _serve(config: Config, *, access_log: bool) -> None:
     from aiohttp import web
 
     from .app import NODE, create_app
+    from .server import NodeRunner
 
     app = create_app(config)
-    runner = web.AppRunner(
+    runner = NodeRunner(
         app,
         access_log=logging.getLogger("aiohttp.access") if access_log else None,
         handle_signals=False,
