@@ -205,6 +205,10 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except BrokenPipeError:
+            # Standard output was closed (`coopfed verify ... | head`): click's main ends
+            # quietly with status 1, as a well-behaved command does.
+            raise
         except LocalProtocolError as exc:
             raise CliError(f"{exc.message}") from None
         except RemoteProtocolError as exc:
@@ -1121,8 +1125,11 @@ def log_verify(node_url: str, expected: str | None) -> None:
         raise CliError("FAILED: the hash tiles do not give the checkpoint's root")
     raws: list[bytes] = []
     bundles = (size + TILE_WIDTH - 1) // TILE_WIDTH
+    # Progress only on a terminal: elsewhere (a log, a pipe, a test) it would be read after
+    # the verdict on standard output, which must be the last word.
+    quiet = not sys.stderr.isatty()
     with click.progressbar(
-        range(bundles), label="fetching entries", file=sys.stderr, show_pos=True
+        range(bundles), label="fetching entries", file=sys.stderr, show_pos=True, hidden=quiet
     ) as bar:
         for n in bar:
             width = min(TILE_WIDTH, size - n * TILE_WIDTH)
@@ -1138,7 +1145,7 @@ def log_verify(node_url: str, expected: str | None) -> None:
         raise CliError("FAILED: the entries do not hash to the checkpoint's root")
     state = CoopState(coop)
     with click.progressbar(
-        raws, label="checking records", file=sys.stderr, show_pos=True
+        raws, label="checking records", file=sys.stderr, show_pos=True, hidden=quiet
     ) as records:
         for i, raw in enumerate(records):
             try:
