@@ -13,9 +13,10 @@ gets. The rule of the table:
 - 404: the URL names something this node does not have;
 - 409: the record is valid but conflicts with the co-op's state (voting closed, already
   decided, invite used, ...);
-- 413: too large; 415: wrong media type; 406: no acceptable representation;
-- 408: the request was not read and answered in time; 429: too many writes (with
-  ``Retry-After``; see node/limits.py).
+- 413: too large; 415: wrong media type; 406: no acceptable representation; 431: a
+  request line or header line longer than the node reads (node/server.py);
+- 408: the request was not read and answered in time; 429: too many writes, or too many
+  open connections from one address (with ``Retry-After``; see node/limits.py).
 
 A code missing from the table falls back on its class: ``RecordRejected`` → 409, any other
 remote error → 400.
@@ -35,6 +36,7 @@ STATUS_BY_CODE: Final[dict[str, int]] = {
     "bad_request": 400,
     "invalid": 400,
     "decode_error": 400,
+    "too_deep": 400,
     "invalid_identity": 400,
     "bad_signature": 400,
     "invalid_record": 400,
@@ -112,8 +114,10 @@ STATUS_BY_CODE: Final[dict[str, int]] = {
     # --- too slow or too often
     "timeout": 408,
     "rate_limited": 429,
+    "too_many_connections": 429,
     # --- size and media type
     "too_large": 413,
+    "head_too_large": 431,
     "unsupported_media_type": 415,
     "not_acceptable": 406,
 }

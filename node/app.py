@@ -23,6 +23,7 @@ import io
 import json
 import logging
 import os
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Final
 
@@ -34,7 +35,7 @@ from coopfed.protocol.identity import Identity
 from coopfed.protocol.merkle import TILE_WIDTH, parse_entries_path, parse_tile_path
 from coopfed.protocol.records import Record, RecordType, RequesterRef
 
-from . import limits, openapi
+from . import jsonin, limits, openapi
 from .api_errors import ApiError, error_response, from_http_exception, from_protocol
 from .config import Config
 from .keys import KeyFileError, check_admin_token
@@ -51,6 +52,10 @@ IMMUTABLE: Final = "public, max-age=31536000, immutable"
 #: Partial tiles are replaced by full ones as the log grows; clients should come back.
 PARTIAL: Final = "public, max-age=60"
 DEFAULT_INVITE_TTL_S: Final = 7 * 86_400
+#: Largest integer a query parameter may hold: sizes and indexes are signed 64-bit columns.
+MAX_INT_PARAM: Final = 2**63 - 1
+#: Canonical decimal: no sign, no leading zero, ASCII digits, at most 19 of them.
+_DECIMAL: Final = re.compile(r"0|[1-9][0-9]{0,18}")
 
 Clock = Callable[[], int]
 
@@ -164,21 +169,31 @@ async def _errors(
         if exc.status < 400:
             raise
         return error_response(from_http_exception(exc))
-    except LocalProtocolError as exc:
-        log.exception("internal error on %s %s", request.method, request.path)
-        return error_response(ApiError("internal", f"the node failed: {exc.message}", status=500))
+    except ConnectionError:
+        raise  # the client is gone: nothing to answer (node/server.py logs it, addressless)
+    except Exception as exc:
+        # A bug or a failing database: logged here, with no client address (aiohttp's own
+        # server would log "Error handling request from <address>"), and answered coded.
+        # The path as sent (percent-encoded: no line breaks), without its query string,
+        # which may hold what is not the log's (an invite token sent by mistake).
+        log.exception("internal error on %s %s", request.method, request.rel_url.raw_path[:200])
+        detail = exc.message if isinstance(exc, LocalProtocolError) else type(exc).__name__
+        return error_response(ApiError("internal", f"the node failed: {detail}", status=500))
 
 
 # --------------------------------------------------------------------------- helpers
 
 
 def _int_param(request: web.Request, name: str, *, minimum: int = 0) -> int:
+    """A whole-number query parameter in canonical decimal: one value, one spelling."""
     text = request.query.get(name)
     if text is None:
         raise ApiError("bad_request", f"query parameter {name!r} is required")
-    if not text.isascii() or not text.isdigit() or len(text) > 20:
+    if not _DECIMAL.fullmatch(text) or int(text) > MAX_INT_PARAM:
         raise ApiError(
-            "bad_request", f"query parameter {name!r} must be a whole number, got {text!r}"
+            "bad_request",
+            f"query parameter {name!r} must be a whole number in [0, {MAX_INT_PARAM}] "
+            f"in plain decimal (no sign, no leading zeros), got {text[:40]!r}",
         )
     value = int(text)
     if value < minimum:
@@ -239,6 +254,17 @@ async def _read_body(request: web.Request, media_type: str) -> bytes:
             f"the body is {request.content_length} bytes; this node accepts at most {limit}",
         )
     return await request.read()
+
+
+async def _json_body(request: web.Request, *, if_empty: Any = None) -> Any:
+    """The request's JSON body, bounded in size and depth (:mod:`.jsonin` refuses the rest).
+
+    ``if_empty``: what an empty body means, when the route allows one.
+    """
+    raw = await _read_body(request, "application/json")
+    if if_empty is not None and not raw.strip():
+        return if_empty
+    return jsonin.loads(raw, limit=request.app[CONFIG].max_body)
 
 
 def _json(value: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -493,11 +519,7 @@ async def status(request: web.Request) -> web.Response:
 
 
 async def join(request: web.Request) -> web.Response:
-    raw = await _read_body(request, "application/json")
-    try:
-        value = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError("bad_request", "the body is not JSON") from None
+    value = await _json_body(request)
     if not isinstance(value, dict) or not isinstance(value.get("apply"), str):
         raise ApiError(
             "bad_request",
@@ -549,11 +571,7 @@ async def create_invite(request: web.Request) -> web.Response:
         raise ApiError("unauthorized", "the admin token is wrong", headers=challenge)
     ttl_s = DEFAULT_INVITE_TTL_S
     if request.can_read_body:
-        raw = await _read_body(request, "application/json")
-        try:
-            value = json.loads(raw) if raw.strip() else {}
-        except (ValueError, UnicodeDecodeError):
-            raise ApiError("bad_request", "the body is not JSON") from None
+        value = await _json_body(request, if_empty={})
         if not isinstance(value, dict):
             raise ApiError("bad_request", 'send {"ttl_s": SECONDS}')
         ttl = value.get("ttl_s", ttl_s)

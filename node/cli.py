@@ -62,6 +62,7 @@ from coopfed.protocol.records import (
 )
 from coopfed.protocol.state import CoopState
 
+from . import jsonin
 from .config import Config
 from .fedtext import federation_status_lines, profile_federation_lines
 from .keys import KeyFileError, new_seed, read_key_file, write_key_file
@@ -74,6 +75,8 @@ HOUR_MS: Final = 3_600_000
 #: Largest answer the command line reads from a node (a guard, not a protocol limit).
 MAX_RESPONSE: Final = 64 * 1024 * 1024
 HTTP_TIMEOUT_S: Final = 30.0
+#: Largest charter file ``propose --charter`` reads (a charter record is far smaller).
+MAX_CHARTER_FILE: Final = 64 * 1024
 
 
 class CliError(click.ClickException):
@@ -131,11 +134,14 @@ class NodeClient:
         return self.request("GET", path, headers={"Accept": accept})[1]
 
     def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
-        data = self.get(path, params)
+        return self.answer(path, self.get(path, params))
+
+    def answer(self, path: str, data: bytes) -> Any:
+        """A node's JSON answer to ``path``: refused when it is not JSON or nests too deep."""
         try:
-            return json.loads(data)
-        except ValueError:
-            raise CliError(f"{self.base}{path} did not answer with JSON") from None
+            return jsonin.loads(data, limit=MAX_RESPONSE, what="the answer")
+        except jsonin.JsonRefused as exc:
+            raise CliError(f"{self.base}{path}: {exc.code}: {exc.message}") from None
 
     def post_json(
         self, path: str, value: Any, headers: dict[str, str] | None = None
@@ -146,13 +152,13 @@ class NodeClient:
             body=json.dumps(value).encode(),
             headers={"Content-Type": "application/json", **(headers or {})},
         )
-        return status, json.loads(data)
+        return status, self.answer(path, data)
 
     def post_record(self, record: Record) -> tuple[int, Any]:
         status, data = self.request(
             "POST", "/api/v1/records", body=record.raw, headers={"Content-Type": MSGPACK}
         )
-        return status, json.loads(data)
+        return status, self.answer("/api/v1/records", data)
 
     def well_known(self) -> dict[str, Any]:
         if self._well_known is None:
@@ -176,9 +182,9 @@ def _read_bounded(resp: Any) -> bytes:
 
 def _refusal(status: int, data: bytes, path: str) -> str:
     try:
-        err = json.loads(data)["error"]
+        err = jsonin.loads(data, limit=MAX_RESPONSE)["error"]
         return f"the node refused ({status} {err['code']}): {err['message']}"
-    except (ValueError, KeyError, TypeError):
+    except (jsonin.JsonRefused, KeyError, TypeError):
         return f"the node answered {status} for {path}"
 
 
@@ -198,6 +204,10 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except BrokenPipeError:
+            # Standard output was closed (`coopfed verify ... | head`): click's main ends
+            # quietly with status 1, as a well-behaved command does.
             raise
         except LocalProtocolError as exc:
             raise CliError(f"{exc.message}") from None
@@ -572,9 +582,10 @@ async def _serve(config: Config, *, access_log: bool) -> None:
     from aiohttp import web
 
     from .app import NODE, create_app
+    from .server import NodeRunner
 
     app = create_app(config)
-    runner = web.AppRunner(
+    runner = NodeRunner(
         app,
         access_log=logging.getLogger("aiohttp.access") if access_log else None,
         handle_signals=False,
@@ -906,10 +917,10 @@ def propose(
     new_rules = None
     if charter_file is not None:
         try:
-            new_rules = Charter.from_value(json.loads(charter_file.read_text("utf-8")))
-        except ValueError as exc:
-            raise CliError(f"{charter_file} is not JSON: {exc}") from None
-        except RemoteProtocolError as exc:
+            new_rules = Charter.from_value(
+                jsonin.loads(charter_file.read_bytes(), limit=MAX_CHARTER_FILE, what="the file")
+            )
+        except RemoteProtocolError as exc:  # JsonRefused too
             raise CliError(f"{charter_file}: {exc.message}") from None
 
     def make(client: NodeClient) -> Body:
@@ -1051,13 +1062,15 @@ def blocklist() -> None:
 )
 def blocklist_export(node_url: str, fmt: str, output: Path | None) -> None:
     """Export the blocklist with provenance (block record ids)."""
-    data = NodeClient(node_url).get(
+    client = NodeClient(node_url)
+    data = client.get(
         "/api/v1/blocklist",
         {"format": fmt},
         accept="text/csv" if fmt == "csv" else "application/json",
     )
     if fmt == "json":
-        data = json.dumps(json.loads(data), indent=2, ensure_ascii=False).encode() + b"\n"
+        value = client.answer("/api/v1/blocklist", data)
+        data = json.dumps(value, indent=2, ensure_ascii=False).encode() + b"\n"
     if output is None:
         click.echo(data.decode("utf-8"), nl=False)
     else:
@@ -1112,8 +1125,11 @@ def log_verify(node_url: str, expected: str | None) -> None:
         raise CliError("FAILED: the hash tiles do not give the checkpoint's root")
     raws: list[bytes] = []
     bundles = (size + TILE_WIDTH - 1) // TILE_WIDTH
+    # Progress only on a terminal: elsewhere (a log, a pipe, a test) it would be read after
+    # the verdict on standard output, which must be the last word.
+    quiet = not sys.stderr.isatty()
     with click.progressbar(
-        range(bundles), label="fetching entries", file=sys.stderr, show_pos=True
+        range(bundles), label="fetching entries", file=sys.stderr, show_pos=True, hidden=quiet
     ) as bar:
         for n in bar:
             width = min(TILE_WIDTH, size - n * TILE_WIDTH)
@@ -1129,7 +1145,7 @@ def log_verify(node_url: str, expected: str | None) -> None:
         raise CliError("FAILED: the entries do not hash to the checkpoint's root")
     state = CoopState(coop)
     with click.progressbar(
-        raws, label="checking records", file=sys.stderr, show_pos=True
+        raws, label="checking records", file=sys.stderr, show_pos=True, hidden=quiet
     ) as records:
         for i, raw in enumerate(records):
             try:

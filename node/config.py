@@ -43,6 +43,9 @@ class Config:
     rate_member_burst: int = 120
     #: Meter the last X-Forwarded-For address instead of the peer's (behind a trusted proxy).
     trust_forwarded_for: bool = False
+    #: Connections one client address may hold open at once (0: no cap). Behind a reverse
+    #: proxy every client comes from the proxy's address: raise it, or cap at the proxy.
+    max_connections_per_address: int = 100
     #: A connection must send a complete request head within this many seconds.
     header_timeout_s: float = 15.0
     #: A request must be read and answered within this many seconds (else 408).
@@ -71,6 +74,8 @@ class Config:
             raise ValueError("rates must be >= 0 (0 turns a limit off)")
         if self.rate_address_burst < 1 or self.rate_member_burst < 1:
             raise ValueError("bursts must be at least 1")
+        if self.max_connections_per_address < 0:
+            raise ValueError("max_connections_per_address must be >= 0 (0 turns the cap off)")
         if min(self.header_timeout_s, self.request_timeout_s, self.outbound_timeout_s) <= 0:
             raise ValueError("timeouts must be positive")
         if self.sync_interval_s <= 0 or self.sync_max_backoff_s < self.sync_interval_s:

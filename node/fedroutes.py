@@ -9,7 +9,6 @@ prose is spec/federation.md.
 
 from __future__ import annotations
 
-import json
 import urllib.parse
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Final
@@ -34,7 +33,7 @@ from .app import (
     _hex_id,
     _int_param,
     _json,
-    _read_body,
+    _json_body,
     _requester,
 )
 from .bundles import block_bundle, decision_bundle
@@ -114,14 +113,6 @@ def _url(value: object, what: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
         raise ApiError("bad_request", f"{what} must be an http(s) URL, got {value!r}")
     return value.rstrip("/")
-
-
-async def _json_body(request: web.Request) -> Any:
-    raw = await _read_body(request, "application/json")
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError("bad_request", "the body is not JSON") from None
 
 
 def peer_json(node: Node, did: str) -> dict[str, Any]:

@@ -402,7 +402,9 @@ def document(server: str | None = None) -> dict[str, Any]:
     paths.update(webapp_paths())
     for item in paths.values():
         for op in item.values():
-            op["responses"].setdefault("500", {"$ref": "#/components/responses/E500"})
+            # Any request may meet these: the server answers them before any route runs.
+            for status in ("429", "431", "500"):
+                op["responses"].setdefault(status, {"$ref": f"#/components/responses/E{status}"})
     doc: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {
@@ -424,7 +426,13 @@ def document(server: str | None = None) -> dict[str, Any]:
             "responses": {
                 f"E{s}": _json(_ref("Error"), d)
                 for s, d in (
-                    (400, "Malformed or invalid input"),
+                    (
+                        400,
+                        "Malformed or invalid input. A JSON body must be UTF-8 JSON "
+                        "(`decode_error`) nested at most 32 levels deep (`too_deep`); an "
+                        "integer query parameter is plain decimal (no sign, no leading zero, "
+                        "at most 2^63-1) and no parameter may be given twice (`bad_request`)",
+                    ),
                     (401, "Missing or wrong admin token"),
                     (403, "No standing"),
                     (404, "Not found"),
@@ -432,7 +440,16 @@ def document(server: str | None = None) -> dict[str, Any]:
                     (409, "Conflicts with the co-op's state"),
                     (413, "Too large"),
                     (415, "Unsupported media type"),
-                    (429, "Too many writes: see Retry-After"),
+                    (
+                        429,
+                        "Too many writes (`rate_limited`), or too many connections open "
+                        "from one address (`too_many_connections`): see Retry-After",
+                    ),
+                    (
+                        431,
+                        "The request line (with its query string) or a header line is over "
+                        "8190 bytes, or there are over 64 header fields (`head_too_large`)",
+                    ),
                     (500, "The node failed"),
                 )
             },

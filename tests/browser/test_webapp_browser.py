@@ -429,6 +429,34 @@ async def test_a_backup_restores_the_same_key_on_another_device(
     await other.close()
 
 
+async def test_an_invite_code_in_the_query_string_is_not_taken(
+    live: LiveNode, browser: Any
+) -> None:
+    # A query string reaches the node (and its access log); only the fragment stays in the
+    # browser. The page took `?invite=` too before issue 11; now it says why it does not.
+    from playwright.async_api import expect
+
+    context, page, watch = await new_page(browser, live, PHONE)
+    token = await live.invite()
+    await page.goto(f"/app/join?invite={token}")
+    said = await status_text(page, "#link-warning", "not used")
+    assert token not in said
+    await expect(page).to_have_url(re.compile(r"/app/join$"))  # out of the address bar
+    await shot(page, "join-query-invite")
+    await page.get_by_label("Passphrase", exact=True).fill(PASSPHRASE)
+    await page.get_by_label("Passphrase again").fill(PASSPHRASE)
+    await page.get_by_role("button", name="Make my key").click()
+    await expect(page.get_by_test_id("handle")).to_be_visible(timeout=30_000)
+    await expect(page.get_by_label("Invite code", exact=True)).to_have_value("")
+    assert await a11y_problems(page) == []
+    # The same code in the fragment is taken, as ever.
+    await page.goto(f"/app/join#invite={token}")
+    await expect(page.get_by_label("Invite code", exact=True)).to_have_value(token)
+    await expect(page.locator("#link-warning")).to_be_empty()
+    watch.check()
+    await context.close()
+
+
 # --------------------------------------------------------------------------- joining by vote
 
 

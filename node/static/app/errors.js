@@ -61,6 +61,8 @@ const SENTENCES = {
   unknown_reference: "This refers to something that isn't in the co-op's log.",
   // the node itself
   rate_limited: "You're sending a lot in a short time. Wait a minute, then try again.",
+  too_many_connections:
+    "Too many connections from your network are open to the node. Wait a moment, then try again.",
   internal: "The node ran into a problem of its own. Please try again in a little while.",
   http_502: "The node isn't answering right now. Please try again in a little while.",
   http_503: "The node isn't answering right now. Please try again in a little while.",

@@ -9,12 +9,24 @@ import { focusOn, join, me, showWhoami, startPage } from "../session.js";
 let admission = null;
 
 function inviteFromUrl() {
-  const hash = new URLSearchParams(location.hash.slice(1));
-  const query = new URLSearchParams(location.search);
-  const token = hash.get("invite") || query.get("invite") || "";
-  if (token) {
+  // Only the fragment (#invite=…) stays in the browser. A code after "?" has been sent to
+  // the node, where logs may keep it: it is not used, and the member is told why.
+  const token = new URLSearchParams(location.hash.slice(1)).get("invite") || "";
+  const sent = new URLSearchParams(location.search).has("invite");
+  if (token || sent) {
     // The code is a secret: keep it out of the address bar and the history once read.
     history.replaceState(null, "", location.pathname);
+  }
+  if (sent) {
+    say(
+      $("#link-warning"),
+      "error",
+      "This invite link was not used: its code comes after a “?”, which sends it to the " +
+        "server, where it may be kept in logs. Ask whoever sent it for a new link: a safe one " +
+        "has “#invite=” in it.",
+    );
+  } else if (token) {
+    clear($("#link-warning"));
   }
   return token.trim();
 }
