@@ -36,6 +36,7 @@ from coopfed.protocol.merkle import (
 )
 from coopfed.protocol.note import NoteVerifier
 from coopfed.protocol.records import (
+    SIGNING_DOMAIN,
     Ballot,
     Body,
     Charter,
@@ -544,6 +545,21 @@ async def test_the_blocklist_csv_holds_no_formula(live: Live, tmp_path: Path) ->
     # What the cell shows is the id after the quote; the JSON view is exact.
     ids = [e["requester"]["id"] for e in (await live.get("/api/v1/blocklist"))["entries"]]
     assert sorted(ids) == sorted(formulas)
+
+
+async def test_a_pitch_is_one_line(live: Live) -> None:
+    """A pitch holding a line break is refused with its own code (item 7): listed, it
+    would print a line of its own, such as a verdict."""
+    good = proposal(live, "ana", kind=ProposalKind.IDEA)
+    env = decode(good.raw)
+    assert isinstance(env, dict)
+    for pitch in ("ok\nDECIDED: passed", "ok\u2028DECIDED: passed", "ok\tpassed"):
+        unsigned = {k: v for k, v in env.items() if k != "sig"}
+        unsigned["body"] = {**env["body"], "pitch": pitch}  # type: ignore[dict-item]
+        sig = key("ana").sign(SIGNING_DOMAIN + encode(unsigned))
+        msg = await live.refused(encode({**unsigned, "sig": sig}), 400, "not_one_line")
+        assert "body.pitch" in msg
+    await live.ok(good)
 
 
 # --------------------------------------------------------------------------- membership by vote
