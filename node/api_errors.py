@@ -40,6 +40,7 @@ STATUS_BY_CODE: Final[dict[str, int]] = {
     "invalid_identity": 400,
     "bad_signature": 400,
     "invalid_record": 400,
+    "not_one_line": 400,
     "unsupported_version": 400,
     "wrong_coop": 400,
     "skew": 400,

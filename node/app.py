@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import csv
-import io
 import json
 import logging
 import os
@@ -39,6 +37,7 @@ from . import jsonin, limits, openapi
 from .api_errors import ApiError, error_response, from_http_exception, from_protocol
 from .config import Config
 from .keys import KeyFileError, check_admin_token
+from .safetext import csv_text
 from .service import MAX_INVITE_TTL_S, Node, now_ms
 from .webapp import setup_webapp
 
@@ -284,36 +283,35 @@ def _member_json(did: str, roles: dict[str, str]) -> dict[str, Any]:
 
 
 def blocklist_csv(blocklist: Blocklist) -> str:
-    """The blocklist as CSV: one row per requester, provenance as block record ids."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(
+    """The blocklist as CSV: one row per requester, provenance as block record ids.
+
+    A requester id is the requester's choice (``=HYPERLINK(…)`` is a valid one): every cell
+    is made inert for spreadsheets by :func:`~.safetext.csv_text`.
+    """
+    header = [
+        "platform",
+        "requester_id",
+        "status",
+        "reason",
+        "provisional",
+        "review",
+        "blocks",
+        "policy",
+    ]
+    rows = [
         [
-            "platform",
-            "requester_id",
-            "status",
-            "reason",
-            "provisional",
-            "review",
-            "blocks",
-            "policy",
+            entry.requester.platform,
+            entry.requester.id,
+            entry.status.value,
+            entry.reason.value,
+            "yes" if entry.sources and all(s.provisional for s in entry.sources) else "no",
+            min((s.review for s in entry.sources), default=""),
+            " ".join(s.block.id.hex() for s in entry.sources),
+            "" if entry.policy is None else entry.policy.id.hex(),
         ]
-    )
-    for entry in blocklist.entries:
-        sources = entry.sources
-        writer.writerow(
-            [
-                entry.requester.platform,
-                entry.requester.id,
-                entry.status.value,
-                entry.reason.value,
-                "yes" if sources and all(s.provisional for s in sources) else "no",
-                min((s.review for s in sources), default=""),
-                " ".join(s.block.id.hex() for s in sources),
-                "" if entry.policy is None else entry.policy.id.hex(),
-            ]
-        )
-    return out.getvalue()
+        for entry in blocklist.entries
+    ]
+    return csv_text([header, *rows])
 
 
 # --------------------------------------------------------------------------- the log

@@ -13,12 +13,15 @@ mistake exits with 2. The command line reads the clock and passes milliseconds o
 from __future__ import annotations
 
 import asyncio
+import csv
 import dataclasses
+import io
 import json
 import logging
 import os
 import signal
 import sys
+import textwrap
 import time
 import urllib.error
 import urllib.parse
@@ -66,6 +69,7 @@ from . import jsonin
 from .config import Config
 from .fedtext import federation_status_lines, profile_federation_lines
 from .keys import KeyFileError, new_seed, read_key_file, write_key_file
+from .safetext import MAX_NAME, MAX_SHOWN, csv_text, visible, visible_json
 
 T = TypeVar("T")
 
@@ -80,7 +84,14 @@ MAX_CHARTER_FILE: Final = 64 * 1024
 
 
 class CliError(click.ClickException):
-    """A failure the user can act on: printed as one line, exit status 1."""
+    """A failure the user can act on: printed as one line, exit status 1.
+
+    The message often quotes a node or a peer (its refusal, the value it sent): it is
+    shown by :func:`visible`, so it stays one line and hides nothing.
+    """
+
+    def format_message(self) -> str:
+        return visible(self.message)
 
 
 def now_ms() -> int:
@@ -300,8 +311,34 @@ def _record_id(value: str, what: str = "record id") -> bytes:
     return rid
 
 
-def _echo_json(value: Any) -> None:
-    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+# --------------------------------------------------------------------------- printing
+# Every line the command line prints goes through these: nodes, peers and members write
+# much of what is shown, and must never get to add a line, hide one or steer the terminal
+# (tests/node/test_output.py checks that no other code prints).
+
+
+def say(line: str = "", *, err: bool = False, limit: int | None = MAX_SHOWN) -> None:
+    """Print ``line`` as one line: whatever outside text it holds is shown by :func:`visible`."""
+    click.echo(visible(line, limit), err=err)
+
+
+def say_lines(text: str) -> None:
+    """Print text whose line ends are its own (a note, a CSV file), each line as by :func:`say`."""
+    for line in text.removesuffix("\n").split("\n"):
+        say(line.removesuffix("\r"), limit=None)
+
+
+def say_wrapped(text: str, first: str, rest: str) -> None:
+    """Print a paragraph wrapped at 96 columns, after its indents, each line as by :func:`say`."""
+    for line in textwrap.wrap(
+        visible(text), width=96, initial_indent=first, subsequent_indent=rest
+    ):
+        say(line)
+
+
+def say_json(value: Any) -> None:
+    """Print ``value`` as JSON that parses back to it and shows as it is."""
+    click.echo(visible_json(value))
 
 
 def _handle(did: str) -> str:
@@ -325,7 +362,7 @@ def _submit(
     record = sign_record(signer, coop=client.coop(), ts=now_ms(), body=body)
     status, answer = client.post_record(record)
     again = " (already in the log)" if status == 200 else ""
-    click.echo(f"{what}: record {answer['id']} at log index {answer['index']}{again}")
+    say(f"{what}: record {answer['id']} at log index {answer['index']}{again}")
     return dict(answer)
 
 
@@ -515,10 +552,10 @@ def init(
     for path in founder_keys:
         if path.exists():
             ident = read_key_file(path)
-            click.echo(f"founder {ident.identity.handle} ({ident.did}) from {path}")
+            say(f"founder {ident.identity.handle} ({ident.did}) from {path}")
         else:
             ident = write_key_file(path, new_seed())
-            click.echo(f"founder {ident.identity.handle} ({ident.did}): new key in {path}")
+            say(f"founder {ident.identity.handle} ({ident.did}): new key in {path}")
         founders.append(ident.did)
     if len(set(founders)) != len(founders):
         raise CliError("two --founder-key files hold the same key")
@@ -542,10 +579,10 @@ def init(
             return node.did, await node.size()
 
     did, size = _run(create())
-    click.echo(f"co-op {name!r} founded: {did} ({_handle(did)})")
-    click.echo(f"log: {size} records (charter and {len(founders)} founder(s)); data in {data}")
-    click.echo(f"admin token: {data / 'admin.token'} (keep it secret)")
-    click.echo(f"next: coopfed serve --data {data}")
+    say(f"co-op {name!r} founded: {did} ({_handle(did)})")
+    say(f"log: {size} records (charter and {len(founders)} founder(s)); data in {data}")
+    say(f"admin token: {data / 'admin.token'} (keep it secret)")
+    say(f"next: coopfed serve --data {data}")
 
 
 @cli.command()
@@ -606,14 +643,14 @@ async def _serve(config: Config, *, access_log: bool) -> None:
         host, port = runner.addresses[0][:2]
         node = app[NODE]
         shown = f"[{host}]" if ":" in host else host
-        click.echo(f"coopfed: serving {node.name!r} ({node.did}) on http://{shown}:{port}")
+        say(f"coopfed: serving {node.name!r} ({node.did}) on http://{shown}:{port}")
         sys.stdout.flush()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         await stop.wait()
-        click.echo("coopfed: stopping")
+        say("coopfed: stopping")
     finally:
         await runner.cleanup()
 
@@ -637,9 +674,9 @@ def member() -> None:
 def keygen(key_file: Path) -> None:
     """Make a new member key (a file readable only by you); print its DID and handle."""
     ident = write_key_file(key_file, new_seed())
-    click.echo(f"did: {ident.did}")
-    click.echo(f"handle: {ident.identity.handle}")
-    click.echo(f"key file: {key_file} (mode 0600; back it up, never share it)")
+    say(f"did: {ident.did}")
+    say(f"handle: {ident.identity.handle}")
+    say(f"key file: {key_file} (mode 0600; back it up, never share it)")
 
 
 @member.command()
@@ -690,11 +727,11 @@ def invite(
         token, expires = answer["token"], answer["expires"]
         target = client.base
     if as_json:
-        _echo_json({"token": token, "expires": expires})
+        say_json({"token": token, "expires": expires})
         return
-    click.echo(f"invite token: {token}")
-    click.echo(f"valid until {_when(expires)}, for one person")
-    click.echo(f"they join with: coopfed member join --key KEYFILE --node {target} --token {token}")
+    say(f"invite token: {token}")
+    say(f"valid until {_when(expires)}, for one person")
+    say(f"they join with: coopfed member join --key KEYFILE --node {target} --token {token}")
 
 
 @member.command()
@@ -713,11 +750,11 @@ def join(key_file: Path, node_url: str, token: str | None, text: str | None) -> 
     if token:
         body["token"] = token
     _, answer = client.post_json("/api/v1/join", body)
-    name = client.well_known().get("name", "the co-op")
+    name = visible(str(client.well_known().get("name", "the co-op")), MAX_NAME)
     if answer.get("admitted"):
-        click.echo(f"welcome to {name}: you are member {signer.identity.handle} ({signer.did})")
+        say(f"welcome to {name}: you are member {signer.identity.handle} ({signer.did})")
     else:
-        click.echo(f"your application to {name} is put to a vote: proposal {answer['id']}")
+        say(f"your application to {name} is put to a vote: proposal {answer['id']}")
 
 
 # --------------------------------------------------------------------------- member records
@@ -945,7 +982,7 @@ def propose(
         )
 
     answer = _submit(key_file, node_url, make, f"proposed ({kind})")
-    click.echo(f"members vote with: coopfed vote {answer['id']} yes|no|abstain")
+    say(f"members vote with: coopfed vote {answer['id']} yes|no|abstain")
 
 
 @cli.command()
@@ -970,16 +1007,16 @@ def proposals(node_url: str, status: str | None, as_json: bool) -> None:
     """List proposals with their tallies, newest first."""
     found = NodeClient(node_url).get_json("/api/v1/proposals", {"status": status})["proposals"]
     if as_json:
-        _echo_json(found)
+        say_json(found)
         return
     if not found:
-        click.echo("no proposals")
+        say("no proposals")
     for p in found:
         tally = p.get("tally") or {}
         counts = ", ".join(f"{k} {v}" for k, v in sorted((tally.get("counts") or {}).items()))
-        click.echo(f"{p['id']}  {p['status']:<7}  {p['kind']:<7}  {p['body']['pitch']}")
+        say(f"{p['id']}  {p['status']:<7}  {p['kind']:<7}  {p['body']['pitch']}")
         so_far = "result" if p["status"] == "decided" else "result so far"
-        click.echo(
+        say(
             f"    closes {_when(p['body']['closes'])}; votes: {counts or 'none'}; "
             f"{so_far}: {tally.get('result', tally.get('error', '?'))}"
         )
@@ -1005,10 +1042,10 @@ def requester_show(node_url: str, name: str, as_json: bool) -> None:
     )
     profile = NodeClient(node_url).get_json(path)
     if as_json:
-        _echo_json(profile)
+        say_json(profile)
         return
     for line in format_profile(profile):
-        click.echo(line)
+        say(line)
 
 
 def _cents(value: int | None) -> str:
@@ -1069,13 +1106,17 @@ def blocklist_export(node_url: str, fmt: str, output: Path | None) -> None:
         accept="text/csv" if fmt == "csv" else "application/json",
     )
     if fmt == "json":
-        value = client.answer("/api/v1/blocklist", data)
-        data = json.dumps(value, indent=2, ensure_ascii=False).encode() + b"\n"
-    if output is None:
-        click.echo(data.decode("utf-8"), nl=False)
+        text = visible_json(client.answer("/api/v1/blocklist", data)) + "\n"
     else:
-        output.write_bytes(data)
-        click.echo(f"wrote {output}", err=True)
+        # Written again cell by cell: whatever the node sent (an older node's formulas, a
+        # lying node's escapes), no cell is a formula and none steers a terminal.
+        rows = csv.reader(io.StringIO(data.decode("utf-8"), newline=""))
+        text = csv_text([visible(cell, None) for cell in row] for row in rows)
+    if output is None:
+        say_lines(text)
+    else:
+        output.write_text(text, encoding="utf-8", newline="")
+        say(f"wrote {output}", err=True)
 
 
 @cli.group("log")
@@ -1087,9 +1128,7 @@ def log_group() -> None:
 @_node_option
 def log_checkpoint(node_url: str) -> None:
     """Print the latest signed checkpoint note."""
-    click.echo(
-        NodeClient(node_url).get("/checkpoint", accept="text/plain").decode("utf-8"), nl=False
-    )
+    say_lines(NodeClient(node_url).get("/checkpoint", accept="text/plain").decode("utf-8"))
 
 
 @log_group.command("verify")
@@ -1110,7 +1149,7 @@ def log_verify(node_url: str, expected: str | None) -> None:
     note = client.get("/checkpoint", accept="text/plain")
     signed = SignedCheckpoint.parse(note, verifier)
     size, root = signed.size, signed.root_hash
-    click.echo(f"checkpoint: {size} entries, root {root.hex()}, signed by {coop}")
+    say(f"checkpoint: {size} entries, root {root.hex()}, signed by {coop}")
 
     def fetch_tiles(tiles: Any) -> list[bytes]:
         return [
@@ -1152,7 +1191,7 @@ def log_verify(node_url: str, expected: str | None) -> None:
                 state.apply(Record.from_bytes(raw))
             except RemoteProtocolError as exc:
                 raise CliError(f"FAILED: entry {i}: {exc.code}: {exc.message}") from None
-    click.echo(
+    say(
         f"OK: {size} records; every signature verifies, they hash to the signed "
         f"root, and each follows the co-op's rules. Members now: "
         f"{len(state.members())}; active blocks: {len(state.active_blocks())}."
@@ -1182,17 +1221,17 @@ def status(node_url: str, as_json: bool) -> None:
     """The node's state: log size, checkpoint, members, proposals, blocks."""
     st = NodeClient(node_url).get_json("/api/v1/status")
     if as_json:
-        _echo_json(st)
+        say_json(st)
         return
     cp = st.get("checkpoint") or {}
-    click.echo(f"{st['name']} ({st['coop']})")
-    click.echo(f"  log: {st['size']} records; last checkpoint at size {cp.get('size', '-')}")
-    click.echo(
+    say(f"{visible(str(st['name']), MAX_NAME)} ({st['coop']})")
+    say(f"  log: {st['size']} records; last checkpoint at size {cp.get('size', '-')}")
+    say(
         f"  members: {st['members']}; open proposals: {st['open_proposals']}; "
         f"active blocks: {st['blocks']}"
     )
     for line in federation_status_lines(st):
-        click.echo(line)
+        say(line)
 
 
 # The federation commands (peer, policy, blocklist explain, bundle, verify) live in their

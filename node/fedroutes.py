@@ -40,6 +40,7 @@ from .bundles import block_bundle, decision_bundle
 from .federation import ClientFactory, Federation, default_client_factory
 from .keys import KeyFileError, check_admin_token
 from .peers import UnknownPeer, key_fingerprint
+from .safetext import MAX_NAME, visible
 from .service import Node
 
 CLIENT_FACTORY: Final[web.AppKey[ClientFactory]] = web.AppKey("client_factory")
@@ -276,8 +277,12 @@ async def pin_peer(request: web.Request) -> web.Response:
     if not isinstance(mirrors, list) or len(mirrors) > 20:
         raise ApiError("bad_request", "mirrors is a list of at most 20 URLs")
     name = value.get("name") or ""
-    if not isinstance(name, str) or len(name) > 200:
-        raise ApiError("bad_request", "name is text of at most 200 characters")
+    if not isinstance(name, str) or visible(name, MAX_NAME) != name:
+        raise ApiError(
+            "bad_request",
+            f"name is one line of at most {MAX_NAME} characters, with no control characters "
+            "(line breaks, terminal escapes, text-direction overrides)",
+        )
     node = request.app[NODE]
     if did == node.did:
         raise ApiError("bad_request", "a co-op does not follow itself")

@@ -272,7 +272,7 @@ class Proxy:
                 headers={
                     k: v
                     for k, v in request.headers.items()
-                    if k.lower() in ("accept", "content-type")
+                    if k.lower() in ("accept", "authorization", "content-type")
                 },
             ) as resp,
         ):

@@ -59,10 +59,14 @@ class Server:
 
 
 class Cli:
-    """Runs ``coopfed`` commands with click's CliRunner, in a thread (they run event loops)."""
+    """Runs ``coopfed`` commands with click's CliRunner, in a thread (they run event loops).
 
-    def __init__(self, cwd: Path) -> None:
+    ``color=True`` prints as on a terminal: click then strips no escape sequence.
+    """
+
+    def __init__(self, cwd: Path, *, color: bool = False) -> None:
         self.cwd = cwd
+        self.color = color
         self.runner = CliRunner(
             env={"COOPFED_NODE": None, "COOPFED_KEY": None, "COOPFED_ADMIN_TOKEN": None}
         )
@@ -71,7 +75,7 @@ class Cli:
         old = Path.cwd()
         os.chdir(self.cwd)
         try:
-            return self.runner.invoke(cli, args, catch_exceptions=True)
+            return self.runner.invoke(cli, args, catch_exceptions=True, color=self.color)
         finally:
             os.chdir(old)
 

@@ -53,6 +53,7 @@ const SENTENCES = {
   wrong_coop: "This was signed for another co-op. Reload the page and try again.",
   duplicate: "This is in the co-op's log already.",
   too_large: "That's too long for the node to accept. Please shorten the text.",
+  not_one_line: "A pitch or a name is one line: take out the line break or tab.",
   unsupported_media_type: "The app sent this in a form the node doesn't take. Reload the page and try again.",
   // not found
   not_found: "The node doesn't have that.",
