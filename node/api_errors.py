@@ -15,7 +15,7 @@ gets. The rule of the table:
   decided, invite used, ...);
 - 413: too large; 415: wrong media type; 406: no acceptable representation;
 - 408: the request was not read and answered in time; 429: too many writes (with
-  ``Retry-After``; see node/limits.py).
+  ``Retry-After``; see node/limits.py), or too many applications waiting for a sponsor.
 
 A code missing from the table falls back on its class: ``RecordRejected`` → 409, any other
 remote error → 400.
@@ -97,6 +97,9 @@ STATUS_BY_CODE: Final[dict[str, int]] = {
     "already_retracted": 409,
     "already_blocked": 409,
     "already_applied": 409,
+    "already_sponsored": 409,
+    "unknown_application": 409,
+    "application_expired": 409,
     "not_blocked": 409,
     "still_flagged": 409,
     "too_early": 409,
@@ -112,6 +115,7 @@ STATUS_BY_CODE: Final[dict[str, int]] = {
     # --- too slow or too often
     "timeout": 408,
     "rate_limited": 429,
+    "applications_full": 429,
     # --- size and media type
     "too_large": 413,
     "unsupported_media_type": 415,
