@@ -301,6 +301,14 @@ def _handle(did: str) -> str:
         return "?"
 
 
+def _shown(text: object, *, limit: int = 200) -> str:
+    """Text from outside as one terminal line: control characters escaped, length capped."""
+    out = "".join(
+        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in str(text)
+    )
+    return out if len(out) <= limit else out[: limit - 1] + "…"
+
+
 def _when(ms: int) -> str:
     return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(ms / 1000))
 
@@ -690,11 +698,13 @@ def invite(
 @_key_option
 @_node_option
 @click.option(
-    "--token", help="An invite token (without one the co-op votes, if its charter admits by vote)"
+    "--token",
+    help="An invite token (without one you apply, if the charter admits by vote: a member "
+    "must sponsor your application before the members vote on it)",
 )
 @click.option("--text", help="A word to the members (when applying to be voted in)")
 def join(key_file: Path, node_url: str, token: str | None, text: str | None) -> None:
-    """Join a co-op with your key: by invite token, or by asking the members to vote."""
+    """Join a co-op with your key: by invite token, or by applying for a member's sponsorship."""
     signer = read_key_file(key_file)
     client = NodeClient(node_url)
     apply = sign_record(signer, coop=client.coop(), ts=now_ms(), body=MemberApply(text=text))
@@ -705,8 +715,80 @@ def join(key_file: Path, node_url: str, token: str | None, text: str | None) -> 
     name = client.well_known().get("name", "the co-op")
     if answer.get("admitted"):
         click.echo(f"welcome to {name}: you are member {signer.identity.handle} ({signer.did})")
+    elif answer.get("status") == "pending":
+        click.echo(f"your application to {name} waits for a member to sponsor it: {answer['id']}")
+        click.echo(
+            "it is not in the co-op's log yet; once a member sponsors it, the members vote. "
+            f"If nobody does by {_when(answer['expires'])}, it is dropped."
+        )
     else:
         click.echo(f"your application to {name} is put to a vote: proposal {answer['id']}")
+
+
+@member.command("applications")
+@_node_option
+@_json_option
+def member_applications(node_url: str, as_json: bool) -> None:
+    """Applications to join waiting for a member's sponsorship, oldest first."""
+    found = NodeClient(node_url).get_json("/api/v1/applications")["applications"]
+    if as_json:
+        _echo_json(found)
+        return
+    if not found:
+        click.echo("no applications are waiting")
+    for a in found:
+        # Every field is an outsider's words or the node's: shown escaped, on one line each.
+        click.echo(
+            f"{_shown(a['id'])}  {_shown(a['long_handle'])}  came {_shown(a['received'])}, "
+            f"dropped {_shown(a['expires'])}"
+        )
+        click.echo(f"    {_shown(a['member'])}")
+        if a.get("text"):
+            click.echo(f"    {_shown(a['text'], limit=1000)}")
+    if found:
+        click.echo("a member sponsors one with: coopfed member sponsor APPLICATION_ID")
+
+
+@member.command()
+@_key_option
+@_node_option
+@click.argument("application_id")
+@click.option(
+    "--hours",
+    type=click.IntRange(1, 90 * 24),
+    help="Voting window [default: the charter's shortest]",
+)
+def sponsor(key_file: Path, node_url: str, application_id: str, hours: int | None) -> None:
+    """Sponsor an application: propose admitting the applicant, so the members vote on it."""
+    wanted = _record_id(application_id, "application id")
+
+    def make(client: NodeClient) -> Body:
+        waiting = client.get_json("/api/v1/applications")["applications"]
+        found = [a for a in waiting if a["id"] == wanted.hex()]
+        if not found:
+            raise CliError(
+                f"application {wanted.hex()} is not waiting at {client.base} "
+                "(see: coopfed member applications)"
+            )
+        applicant = found[0]
+        window = (
+            hours * HOUR_MS
+            if hours
+            else client.get_json("/api/v1/charter")["record"]["body"]["min_window_ms"]
+        )
+        opens = now_ms()
+        return Proposal(
+            kind=ProposalKind.ADMIT,
+            pitch=f"Admit {Identity.from_did(applicant['member']).long_handle} as a member",
+            text=applicant.get("text") or None,
+            member=applicant["member"],
+            application=wanted,
+            opens=opens,
+            closes=opens + int(window),
+        )
+
+    answer = _submit(key_file, node_url, make, "sponsored (admit proposal)")
+    click.echo(f"members vote with: coopfed vote {answer['id']} yes|no|abstain")
 
 
 # --------------------------------------------------------------------------- member records
