@@ -188,7 +188,10 @@ def document(server: str | None = None) -> dict[str, Any]:
                 "description": "The signature is the authentication: the node checks the author "
                 "is a member now, validates the record against the co-op's state "
                 "and appends it. Posting the same record again is harmless: the "
-                "same id and index come back with status 200.",
+                "same id and index come back with status 200. An admit `proposal` whose "
+                "`application` is waiting at `/api/v1/applications` sponsors it: the "
+                "application is appended first, then the proposal (the answer names the "
+                "proposal); see `/api/v1/applications` for its own refusals.",
                 "requestBody": {
                     "required": True,
                     "content": {MSGPACK: {"schema": {"type": "string", "format": "binary"}}},
