@@ -15,8 +15,9 @@ gets. The rule of the table:
   decided, invite used, ...);
 - 413: too large; 415: wrong media type; 406: no acceptable representation; 431: a
   request line or header line longer than the node reads (node/server.py);
-- 408: the request was not read and answered in time; 429: too many writes, or too many
-  open connections from one address (with ``Retry-After``; see node/limits.py).
+- 408: the request was not read and answered in time; 429: too many writes, too many open
+  connections from one address (with ``Retry-After``; see node/limits.py), or too many
+  applications waiting for a sponsor.
 
 A code missing from the table falls back on its class: ``RecordRejected`` → 409, any other
 remote error → 400.
@@ -100,6 +101,9 @@ STATUS_BY_CODE: Final[dict[str, int]] = {
     "already_retracted": 409,
     "already_blocked": 409,
     "already_applied": 409,
+    "already_sponsored": 409,
+    "unknown_application": 409,
+    "application_expired": 409,
     "not_blocked": 409,
     "still_flagged": 409,
     "too_early": 409,
@@ -116,6 +120,7 @@ STATUS_BY_CODE: Final[dict[str, int]] = {
     "timeout": 408,
     "rate_limited": 429,
     "too_many_connections": 429,
+    "applications_full": 429,
     # --- size and media type
     "too_large": 413,
     "head_too_large": 431,

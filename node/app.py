@@ -31,14 +31,15 @@ from coopfed.protocol.blocklist import Blocklist
 from coopfed.protocol.errors import LocalProtocolError, RemoteProtocolError
 from coopfed.protocol.identity import Identity
 from coopfed.protocol.merkle import TILE_WIDTH, parse_entries_path, parse_tile_path
-from coopfed.protocol.records import Record, RecordType, RequesterRef
+from coopfed.protocol.records import MemberApply, Record, RecordType, RequesterRef
 
 from . import jsonin, limits, openapi
 from .api_errors import ApiError, error_response, from_http_exception, from_protocol
 from .config import Config
 from .keys import KeyFileError, check_admin_token
 from .safetext import csv_text
-from .service import MAX_INVITE_TTL_S, Node, now_ms
+from .service import MAX_INVITE_TTL_S, ApplicationsFull, Node, day, now_ms
+from .storage import PendingApplication
 from .webapp import setup_webapp
 
 log = logging.getLogger(__name__)
@@ -335,6 +336,7 @@ async def well_known(request: web.Request) -> web.Response:
                 "tiles": "/tile/",
                 "records": "/api/v1/records",
                 "join": "/api/v1/join",
+                "applications": "/api/v1/applications",
                 "blocklist": "/api/v1/blocklist",
                 "proposals": "/api/v1/proposals",
                 "openapi": "/openapi.json",
@@ -531,22 +533,78 @@ async def join(request: web.Request) -> web.Response:
     except ValueError:
         raise ApiError("bad_request", "apply must be the record's bytes in hex") from None
     node = request.app[NODE]
-    result = await node.join(apply_raw=apply_raw, token=token or None, now_ms=request.app[CLOCK]())
+    try:
+        result = await node.join(
+            apply_raw=apply_raw, token=token or None, now_ms=request.app[CLOCK]()
+        )
+    except ApplicationsFull as exc:
+        raise ApiError(
+            exc.code, exc.message, headers={"Retry-After": str(exc.retry_after_s)}
+        ) from None
+    member = Record.from_bytes(apply_raw, verify=False).author
+    answer: dict[str, Any] = {
+        "id": result.id.hex(),
+        "index": result.index,
+        "member": member,
+        "handle": Identity.from_did(member).handle,
+        "admitted": node.state.is_member(member),
+    }
+    if result.index is None:
+        # Held outside the log: the same answer for every replay, until it expires.
+        assert result.expires_ms is not None
+        answer |= {
+            "status": "pending",
+            "via": "vote",
+            "expires": result.expires_ms,
+            "message": f"Your application waits for a member of {node.name} to sponsor it; "
+            "it is not in the co-op's log yet. Once a member sponsors it, the members vote "
+            f"on it. If no member does by {day(result.expires_ms)} (UTC), it is dropped and "
+            "you may apply again.",
+        }
+        return _json(answer, status=202)
     entry = node.state.entry(result.id)
     assert entry is not None
-    member = Record.from_bytes(apply_raw, verify=False).author
-    via = "invite" if entry.record.type is RecordType.MEMBER_ADMIT else "vote"
+    if entry.record.type is RecordType.MEMBER_ADMIT:
+        answer |= {"status": "admitted", "via": "invite", "message": f"Welcome to {node.name}."}
+    else:
+        answer |= {
+            "status": "sponsored",
+            "via": "vote",
+            "message": "A member sponsored your application; the members vote on it in "
+            f"proposal {result.id.hex()}.",
+        }
+    return _json(answer, status=201 if result.created else 200)
+
+
+async def applications(request: web.Request) -> web.Response:
+    """The applications waiting for a member's sponsorship (public, like the log they join)."""
+    node = request.app[NODE]
+    held = await node.applications(now_ms=request.app[CLOCK]())
     return _json(
         {
-            "id": result.id.hex(),
-            "index": result.index,
-            "via": via,
-            "member": member,
-            "handle": Identity.from_did(member).handle,
-            "admitted": node.state.is_member(member),
-        },
-        status=201 if result.created else 200,
+            "count": len(held),
+            "max": request.app[CONFIG].max_pending_applications,
+            "applications": [_application_json(a) for a in held],
+        }
     )
+
+
+def _application_json(held: PendingApplication) -> dict[str, Any]:
+    record = held.record
+    body = record.body
+    assert isinstance(body, MemberApply)
+    ident = Identity.from_did(record.author)
+    # Days, not milliseconds: the exact moment someone applied says more about them than
+    # the members need to sponsor it.
+    return {
+        "id": record.id.hex(),
+        "member": record.author,
+        "handle": ident.handle,
+        "long_handle": ident.long_handle,
+        "text": body.text,
+        "received": day(held.received_ms),
+        "expires": day(held.expires_ms),
+    }
 
 
 async def create_invite(request: web.Request) -> web.Response:
@@ -605,5 +663,6 @@ ROUTES: Final = (
     ("GET", "/api/v1/members", members),
     ("GET", "/api/v1/status", status),
     ("POST", "/api/v1/join", join),
+    ("GET", "/api/v1/applications", applications),
     ("POST", "/api/v1/invites", create_invite),
 )

@@ -348,6 +348,7 @@ def _handle(did: str) -> str:
         return "?"
 
 
+
 def _when(ms: int) -> str:
     return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(ms / 1000))
 
@@ -738,11 +739,13 @@ def invite(
 @_key_option
 @_node_option
 @click.option(
-    "--token", help="An invite token (without one the co-op votes, if its charter admits by vote)"
+    "--token",
+    help="An invite token (without one you apply, if the charter admits by vote: a member "
+    "must sponsor your application before the members vote on it)",
 )
 @click.option("--text", help="A word to the members (when applying to be voted in)")
 def join(key_file: Path, node_url: str, token: str | None, text: str | None) -> None:
-    """Join a co-op with your key: by invite token, or by asking the members to vote."""
+    """Join a co-op with your key: by invite token, or by applying for a member's sponsorship."""
     signer = read_key_file(key_file)
     client = NodeClient(node_url)
     apply = sign_record(signer, coop=client.coop(), ts=now_ms(), body=MemberApply(text=text))
@@ -753,8 +756,77 @@ def join(key_file: Path, node_url: str, token: str | None, text: str | None) -> 
     name = visible(str(client.well_known().get("name", "the co-op")), MAX_NAME)
     if answer.get("admitted"):
         say(f"welcome to {name}: you are member {signer.identity.handle} ({signer.did})")
+    elif answer.get("status") == "pending":
+        say(f"your application to {name} waits for a member to sponsor it: {answer['id']}")
+        say(
+            "it is not in the co-op's log yet; once a member sponsors it, the members vote. "
+            f"If nobody does by {_when(answer['expires'])}, it is dropped."
+        )
     else:
         say(f"your application to {name} is put to a vote: proposal {answer['id']}")
+
+
+@member.command("applications")
+@_node_option
+@_json_option
+def member_applications(node_url: str, as_json: bool) -> None:
+    """Applications to join waiting for a member's sponsorship, oldest first."""
+    found = NodeClient(node_url).get_json("/api/v1/applications")["applications"]
+    if as_json:
+        say_json(found)
+        return
+    if not found:
+        say("no applications are waiting")
+    for a in found:
+        # Every field is an outsider's words or the node's: say() shows each escaped.
+        say(f"{a['id']}  {a['long_handle']}  came {a['received']}, dropped {a['expires']}")
+        say(f"    {a['member']}")
+        if a.get("text"):
+            say(f"    {a['text']}", limit=1000)
+    if found:
+        say("a member sponsors one with: coopfed member sponsor APPLICATION_ID")
+
+
+@member.command()
+@_key_option
+@_node_option
+@click.argument("application_id")
+@click.option(
+    "--hours",
+    type=click.IntRange(1, 90 * 24),
+    help="Voting window [default: the charter's shortest]",
+)
+def sponsor(key_file: Path, node_url: str, application_id: str, hours: int | None) -> None:
+    """Sponsor an application: propose admitting the applicant, so the members vote on it."""
+    wanted = _record_id(application_id, "application id")
+
+    def make(client: NodeClient) -> Body:
+        waiting = client.get_json("/api/v1/applications")["applications"]
+        found = [a for a in waiting if a["id"] == wanted.hex()]
+        if not found:
+            raise CliError(
+                f"application {wanted.hex()} is not waiting at {client.base} "
+                "(see: coopfed member applications)"
+            )
+        applicant = found[0]
+        window = (
+            hours * HOUR_MS
+            if hours
+            else client.get_json("/api/v1/charter")["record"]["body"]["min_window_ms"]
+        )
+        opens = now_ms()
+        return Proposal(
+            kind=ProposalKind.ADMIT,
+            pitch=f"Admit {Identity.from_did(applicant['member']).long_handle} as a member",
+            text=applicant.get("text") or None,
+            member=applicant["member"],
+            application=wanted,
+            opens=opens,
+            closes=opens + int(window),
+        )
+
+    answer = _submit(key_file, node_url, make, "sponsored (admit proposal)")
+    say(f"members vote with: coopfed vote {answer['id']} yes|no|abstain")
 
 
 # --------------------------------------------------------------------------- member records

@@ -59,6 +59,11 @@ class Config:
     #: Entries of a followed log dated more than this past the node's clock wait until the
     #: clock is there (``future``). Only demos, whose nodes move their clocks, raise it.
     sync_max_future_ms: int = 600_000
+    #: Applications to join by vote held outside the log, waiting for a member to sponsor
+    #: them; beyond this many the node refuses new ones (``applications_full``)...
+    max_pending_applications: int = 50
+    #: ...and how long each waits before it is dropped.
+    application_ttl_s: int = 14 * 86_400
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir))
@@ -82,6 +87,8 @@ class Config:
             raise ValueError("sync_interval_s must be positive and sync_max_backoff_s no less")
         if self.sync_max_future_ms < 0:
             raise ValueError("sync_max_future_ms must be >= 0")
+        if self.max_pending_applications < 1 or self.application_ttl_s < 1:
+            raise ValueError("max_pending_applications and application_ttl_s must be >= 1")
         if self.schema is not None and self.is_sqlite:
             raise ValueError("a schema is a PostgreSQL setting; SQLite has none")
 

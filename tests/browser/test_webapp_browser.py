@@ -3,8 +3,9 @@
 A member makes a key in the browser, redeems an invite, rates, flags, proposes an idea,
 votes, and sees the decision appear after the node's clock passes the vote's close; a
 backup made on one "device" (browser context) restores on another; applying to a co-op
-that admits by vote puts the application to the members. Every page is checked for what
-a screen reader and a phone need, and photographed at phone and desktop widths.
+that admits by vote waits for a member's sponsorship, and a member sponsors from the app.
+Every page is checked for what a screen reader and a phone need, and photographed at phone
+and desktop widths.
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ from conftest import DESKTOP, PHONE, SCREENSHOTS, LiveNode
 from coopkit import DAY, HOUR, REQ
 
 from coopfed.node.webapp import PAGES
+from coopfed.protocol.identity import SigningIdentity
 from coopfed.protocol.records import (
     Ballot,
     Flag,
     FlagReason,
+    MemberApply,
     Proposal,
     ProposalKind,
     Rating,
@@ -460,7 +463,7 @@ async def test_an_invite_code_in_the_query_string_is_not_taken(
 # --------------------------------------------------------------------------- joining by vote
 
 
-async def test_joining_a_co_op_that_admits_by_vote_puts_it_to_the_members(
+async def test_joining_a_co_op_that_admits_by_vote_waits_for_a_sponsor(
     live_by_vote: LiveNode, browser: Any
 ) -> None:
     from playwright.async_api import expect
@@ -474,17 +477,35 @@ async def test_joining_a_co_op_that_admits_by_vote_puts_it_to_the_members(
     await expect(page.get_by_label("Invite code", exact=True)).to_be_hidden()
     await page.get_by_label("About you").fill("Surveys and transcription, evenings.")
     await page.get_by_role("button", name="Ask to join").click()
-    await status_text(
-        page, "#apply-status", "Your application is in. The members are voting on it now"
-    )
+    await status_text(page, "#apply-status", "waits for a member to sponsor it")
     await shot(page, "join-by-vote")
+    size = (await live.get("/api/v1/status"))["size"]
+    await page.goto("/app/join")  # coming back, the page says it still waits
+    await status_text(page, "#apply-status", "waits for a member to sponsor it")
+    await expect(page.get_by_role("button", name="Ask to join")).to_be_disabled()
 
-    found = await live.get("/api/v1/proposals?status=open")
-    (admit,) = [p for p in found["proposals"] if p["kind"] == "admit"]
-    assert admit["body"]["member"] == member_did
+    # A founder sponsors it; the members vote it in.
+    (waiting,) = (await live.get("/api/v1/applications"))["applications"]
+    assert waiting["member"] == member_did
+    assert waiting["text"] == "Surveys and transcription, evenings."
+    now = live.clock()
+    sponsored = await live.post(
+        live.sign(
+            "ana",
+            Proposal(
+                kind=ProposalKind.ADMIT,
+                pitch="Admit them",
+                member=member_did,
+                application=bytes.fromhex(waiting["id"]),
+                opens=now,
+                closes=now + HOUR,
+            ),
+        )
+    )
+    assert (await live.get("/api/v1/status"))["size"] == size + 2
     for founder in ("ana", "bo"):
         await live.post(
-            live.sign(founder, Ballot(proposal=bytes.fromhex(admit["id"]), choice="yes"))
+            live.sign(founder, Ballot(proposal=bytes.fromhex(sponsored["id"]), choice="yes"))
         )
     live.clock.advance(2 * HOUR)
 
@@ -495,6 +516,27 @@ async def test_joining_a_co_op_that_admits_by_vote_puts_it_to_the_members(
     await eventually(admitted)
     await page.goto("/app/join")
     await expect(page.locator("#join-done")).to_contain_text("You're a member of Day Shift Co-op")
+
+    # Now a member, they sponsor the next applicant from the Proposals page.
+    newcomer = SigningIdentity(b"\x07" * 32)
+    async with live.http.post(
+        f"{live.url}/api/v1/join",
+        json={"apply": live.sign(newcomer, MemberApply(text="Data labelling.")).raw.hex()},
+    ) as resp:
+        assert resp.status == 202, await resp.text()
+    await page.goto("/app/proposals")
+    await expect(
+        page.get_by_role("heading", name="Applications waiting for a sponsor")
+    ).to_be_visible()
+    await expect(page.locator("#applications-list")).to_contain_text("Data labelling.")
+    await shot(page, "applications")
+    await page.get_by_role("button", name=f"Sponsor {newcomer.identity.handle}").click()
+    await status_text(page, "#applications-status", "You sponsored")
+    found = await live.get("/api/v1/proposals?status=open")
+    (admit,) = [p for p in found["proposals"] if p["kind"] == "admit"]
+    assert admit["author"] == member_did and admit["body"]["member"] == newcomer.did
+    assert (await live.get("/api/v1/applications"))["count"] == 0
+    await expect(page.locator("#open-list")).to_contain_text(newcomer.identity.long_handle)
     watch.check()
     await context.close()
 

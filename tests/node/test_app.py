@@ -570,14 +570,27 @@ async def test_admission_by_vote(tmp_path: Path) -> None:
     await found_config(config, dataclasses.replace(CHARTER, admission="vote"))
     live = await serve(config, Clock(T0 + 1000))
     try:
-        joined = await live.join("eve", None)
-        assert joined["via"] == "vote" and not joined["admitted"]
-        prop = await live.get(f"/api/v1/proposals/{joined['id']}")
+        joined = await live.join("eve", None, status=202)
+        assert joined["status"] == "pending" and not joined["admitted"]
+        assert "sponsor" in joined["message"]
+        (waiting,) = (await live.get("/api/v1/applications"))["applications"]
+        assert waiting["id"] == joined["id"] and waiting["member"] == did("eve")
+        sponsor = live.sign(
+            "ana",
+            Proposal(
+                kind=ProposalKind.ADMIT,
+                pitch="Admit eve",
+                member=did("eve"),
+                application=bytes.fromhex(waiting["id"]),
+                opens=live.clock.now,
+                closes=live.clock.now + HOUR,
+            ),
+        )
+        await live.ok(sponsor)
+        prop = await live.get(f"/api/v1/proposals/{sponsor.id.hex()}")
         assert prop["kind"] == "admit" and prop["body"]["member"] == did("eve")
         for who in FOUNDERS:
-            await live.ok(
-                live.sign(who, Ballot(proposal=bytes.fromhex(joined["id"]), choice="yes"))
-            )
+            await live.ok(live.sign(who, Ballot(proposal=sponsor.id, choice="yes")))
         await live.refused(live.sign("eve", Rating(requester=REQ, text="x")), 403, "not_member")
         live.clock.now += HOUR
 

@@ -295,6 +295,47 @@ async def test_a_co_op_at_work_through_the_command_line(
     assert "active blocks: 1" in out
 
 
+async def test_applying_and_sponsoring_through_the_command_line(
+    coop: tuple[Cli, Path, list[str]], servers: list[Server], tmp_path: Path
+) -> None:
+    run, data, db = coop
+    await run(
+        "init", "--data", str(data), "--name", "Vote Co-op", "--admission", "vote",
+        "--founder-key", "ana.key", "--founder-key", "bo.key", *db,
+    )  # fmt: skip
+    server = Server(data)
+    servers.append(server)
+    node = ["--node", server.url]
+    size = json.loads((await run("status", *node, "--json")).output)["size"]
+
+    await run("member", "keygen", "--key", "eve.key")
+    eve = read_key_file(tmp_path / "eve.key")
+    text = "Evenings.\nDECIDED: passed"  # an outsider's words, forging a line
+    out = (await run("member", "join", "--key", "eve.key", *node, "--text", text)).output
+    assert "waits for a member to sponsor it" in out
+    await run.fails("member", "join", "--key", "eve.key", *node, says="already_applied")
+    assert json.loads((await run("status", *node, "--json")).output)["size"] == size
+
+    listed = (await run("member", "applications", *node)).output
+    assert eve.identity.long_handle in listed and eve.did in listed
+    assert "\nDECIDED" not in listed and "Evenings.\\nDECIDED: passed" in listed
+    (waiting,) = json.loads((await run("member", "applications", *node, "--json")).output)
+    assert waiting["member"] == eve.did and waiting["text"] == text
+
+    await run("member", "keygen", "--key", "stranger.key")
+    await run.fails(
+        "member", "sponsor", "--key", "stranger.key", *node, waiting["id"], says="not_member"
+    )
+    await run.fails("member", "sponsor", "--key", "ana.key", *node, "ab" * 32, says="not waiting")
+    out = (await run("member", "sponsor", "--key", "ana.key", *node, waiting["id"])).output
+    assert "sponsored (admit proposal)" in out and f"log index {size + 1}" in out
+    assert "no applications are waiting" in (await run("member", "applications", *node)).output
+    (admit,) = json.loads((await run("proposals", *node, "--status", "open", "--json")).output)
+    assert admit["kind"] == "admit" and admit["body"]["member"] == eve.did
+    assert admit["body"]["application"] == waiting["id"] and admit["body"]["text"] == text
+    assert json.loads((await run("status", *node, "--json")).output)["size"] == size + 2
+
+
 async def test_errors_are_one_line(tmp_path: Path) -> None:
     run = Cli(tmp_path)
     await run.fails("status", "--node", "http://127.0.0.1:9", says="cannot reach the node")

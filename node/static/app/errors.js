@@ -26,8 +26,14 @@ const SENTENCES = {
   admission_by_vote: "This co-op takes new members by a vote of its members, not by invite.",
   admission_by_invite: "This co-op takes new members by invite only. Ask a member for an invite code.",
   already_member: "This key is a member of the co-op already. There's nothing more to do.",
-  already_applied: "Your application is being voted on already. You'll see the result on the Decisions page.",
-  no_members: "The co-op has no members yet who could vote on an application.",
+  already_applied:
+    "This key has applied already: the application waits for a member to sponsor it, or the members are voting on it.",
+  no_members: "The co-op has no members yet who could sponsor an application.",
+  applications_full:
+    "The co-op has as many applications waiting for a sponsor as it takes right now. Try again in a few days, or ask a member for an invite.",
+  application_expired: "That application waited too long without a sponsor and was dropped. The applicant can apply again.",
+  unknown_application: "That application isn't waiting here any more. Reload the page to see the current list.",
+  already_sponsored: "Another member has sponsored this application already. Vote on it under Open proposals.",
   // voting
   voting_closed: "Voting on this proposal has closed. The result will appear on the Decisions page.",
   voting_not_open: "Voting on this proposal hasn't opened yet.",

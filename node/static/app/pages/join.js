@@ -1,6 +1,6 @@
 // Joining: make (or restore) the key in this browser, then redeem an invite or ask for a vote.
 
-import { $, api, busy, charter, clear, coopInfo, dateTime, el, fill, FormError, say, sayError } from "../core.js";
+import { $, api, busy, charter, clear, coopInfo, dateOnly, dateTime, el, fill, FormError, say, sayError } from "../core.js";
 import { attachCounter } from "../counter.js";
 import { showKeyFacts } from "../keyfacts.js";
 import { checkPassphrase, checkSupport, createKey, downloadBackup, restoreKey } from "../keystore.js";
@@ -59,6 +59,27 @@ async function showJoin(state) {
   }
   $("#invite").hidden = admission !== "invite";
   $("#apply").hidden = admission !== "vote";
+  if (admission === "vote") await showPending(state.key.did);
+}
+
+function waitingSentence(expires) {
+  return (
+    "Your application is in, and waits for a member to sponsor it: the members vote only once a member does. " +
+    `If no member sponsors it by ${dateOnly(expires)}, it is dropped and you can apply again.`
+  );
+}
+
+/** Say so when this key's application is already waiting for a sponsor. */
+async function showPending(did) {
+  try {
+    const { applications } = await api("/api/v1/applications");
+    const mine = applications.find((a) => a.member === did);
+    if (!mine) return;
+    say($("#apply-status"), "ok", waitingSentence(Date.parse(`${mine.expires}T12:00:00Z`)));
+    $("#apply").querySelector("button").disabled = true;
+  } catch {
+    // The list is a courtesy; applying again would say the same.
+  }
 }
 
 async function afterKey(key) {
@@ -190,6 +211,13 @@ async function main() {
       const result = await busy(form, region, "Signing your application and sending it…", () =>
         join({ text: applyText.value.trim() }),
       );
+      if (result.status === "pending") {
+        say(region, "ok", waitingSentence(result.expires), {
+          links: [el("a", { href: "/app/proposals" }, "See proposals and waiting applications")],
+        });
+        form.querySelector("button").disabled = true;
+        return;
+      }
       let closes = "";
       try {
         const proposal = await api(`/api/v1/proposals/${result.id}`);
