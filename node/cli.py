@@ -595,15 +595,31 @@ def init(
     "--port", type=click.IntRange(0, 65535), help="Port (0: any free one) [default: the config's]"
 )
 @click.option("--database-url", help="Override the configured database")
+@click.option(
+    "--trust-forwarded-for",
+    is_flag=True,
+    default=None,
+    help="Behind a reverse proxy: rate-limit by the address it puts last in X-Forwarded-For",
+)
 @click.option("--access-log", is_flag=True, help="Log every request")
 def serve(
-    data: Path, host: str | None, port: int | None, database_url: str | None, access_log: bool
+    data: Path,
+    host: str | None,
+    port: int | None,
+    database_url: str | None,
+    trust_forwarded_for: bool | None,
+    access_log: bool,
 ) -> None:
     """Run the co-op's node until interrupted (Ctrl-C or SIGTERM)."""
     config = Config.load(data)
     changes: dict[str, Any] = {
         k: v
-        for k, v in (("host", host), ("port", port), ("database_url", database_url))
+        for k, v in (
+            ("host", host),
+            ("port", port),
+            ("database_url", database_url),
+            ("trust_forwarded_for", trust_forwarded_for),
+        )
         if v is not None
     }
     config = dataclasses.replace(config, **changes)
