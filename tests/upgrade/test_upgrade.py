@@ -8,7 +8,8 @@ and on PostgreSQL (the fixture's dump restored into a fresh schema), and read ov
 both logs' checkpoints and tiles, the members, the blocklist and a requester's profile must
 be exactly what v0.1.0 served. Then the node must still work: a member's new record is
 appended, the log grows consistently with the old checkpoint, and ``coopfed log verify``
-checks the whole log. Every storage change must keep this test passing unchanged.
+checks the whole log. Every storage change must keep this test passing unchanged. The
+steps are README's ("Operate a co-op node", "Upgrade"): back up, start, check.
 """
 
 from __future__ import annotations
@@ -67,6 +68,22 @@ async def restore(backend: Backend, data: Path) -> None:
     (data / "config.json").write_text(json.dumps(config))
 
 
+def back_up(backend: Backend, data: Path) -> None:
+    """README's first upgrade step: a copy of the data directory, and a pg_dump on PostgreSQL."""
+    copy = data.with_name(data.name + ".before-upgrade")
+    subprocess.run(["cp", "-a", str(data), str(copy)], check=True)
+    assert (copy / "coop.key").read_bytes() == (FIXTURE / "coop.key").read_bytes()
+    if backend.name == "sqlite":
+        assert (copy / "coopfed.db").read_bytes() == (FIXTURE / "coopfed.db").read_bytes()
+        return
+    dump = data.with_name("coopfed-before-upgrade.sql")
+    schema = str(backend.schema)
+    subprocess.run(
+        ["pg_dump", "--no-owner", "--schema", schema, "--file", str(dump), _dsn(PG_URL)], check=True
+    )
+    assert f"CREATE TABLE {schema}.records " in dump.read_text()
+
+
 async def wait_for_checkpoint(http: aiohttp.ClientSession, url: str, size: int) -> str:
     """The node's checkpoint note once it covers ``size`` entries (the 5 s interval rule)."""
     for _ in range(100):
@@ -83,6 +100,7 @@ async def test_a_v010_data_directory_upgrades_in_place_and_serves_the_same_coop(
 ) -> None:
     data = tmp_path / "coop"
     await restore(backend, data)
+    await asyncio.to_thread(back_up, backend, data)
     # The node's clock reads the time the fixture was observed at, so that profiles,
     # flags and reviews are judged at the same moment (COOPFED_CLOCK_OFFSET_MS, for tests).
     offset = EXPECTED["now_ms"] - now_ms()
