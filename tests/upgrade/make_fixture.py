@@ -1,7 +1,8 @@
 """Build the v0.1.0 upgrade fixture: a lived-in co-op's data directory, on SQLite and PostgreSQL.
 
 Run it against the release the fixture stands for (v0.1.0, schema revision 0003), never
-against later code: the point of the fixture is that it was written by the old release.
+against later code: the point of the fixture is that it was written by the old release. In
+a checkout of that release (with this script and observe.py copied in, and `make install`):
 
     .venv/bin/python tests/upgrade/make_fixture.py [--out tests/upgrade/fixtures/v0.1.0]
 
@@ -16,8 +17,9 @@ is played on SQLite and on a PostgreSQL schema; both must serve exactly the same
 Written to ``--out``: Night Shift's data directory (``coop.key``, ``admin.token``,
 ``config.json``, ``coopfed.db``), ``postgres.sql`` (``pg_dump --no-owner --inserts`` of the
 PostgreSQL schema ``coopfed_v010``, restorable without psql) and ``expected.json`` (what the
-node serves, per tests/upgrade/observe.py). Keys, tokens and times are fixed, so a rerun
-gives the same files, but for the refusal row's source (the corrupting proxy's port).
+node serves, per tests/upgrade/observe.py, and the commit that made it). Keys, tokens and
+times are fixed, so a rerun gives the same files but for the refusal row's source (the
+corrupting proxy's port).
 """
 
 from __future__ import annotations
@@ -281,9 +283,24 @@ async def make(kind: str, work: Path, pg: asyncpg.Connection | None) -> dict[str
         async with aiohttp.ClientSession() as http:
             seen = await observe(http, a.url, b.did)
         seen["now_ms"] = a.clock.now  # the time the node's answers were read at
+        seen["source"] = {"release": "v0.1.0", "commit": source_commit()}
     finally:
         await env.close()
     return seen
+
+
+def source_commit() -> str:
+    """The commit of the code that made the fixture (its checkout must be clean but for it)."""
+    out = subprocess.run(
+        ["git", "-C", str(ROOT), "status", "--porcelain", "--", "protocol", "node"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert not out.strip(), f"the node's code differs from its commit:\n{out}"
+    return subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 def compact_sqlite(db: Path) -> None:
