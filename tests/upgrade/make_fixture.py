@@ -147,8 +147,9 @@ async def corrupt_entries(
     return None
 
 
-async def build(env: Env, **database: Any) -> tuple[Coop, Coop]:
-    """Play the fixture's story; return (Night Shift, Dawn Patrol), both still served."""
+async def build(env: Env, **database: Any) -> tuple[Coop, Coop, dict[str, str]]:
+    """Play the fixture's story; return Night Shift, Dawn Patrol (both still served) and
+    Night Shift's invite tokens (``used``, ``unused``)."""
     with fixed_randomness("night-shift"):
         a = await env.found(
             "Night Shift", charter=CHARTER, founders=("ana", "bo", "cy"), **QUIET, **database
@@ -164,7 +165,7 @@ async def build(env: Env, **database: Any) -> tuple[Coop, Coop]:
     now = at(a, 1)
     with fixed_randomness("invites"):
         used = await a.node.create_invite(ttl_s=7 * 86_400, now_ms=now)
-        await a.node.create_invite(ttl_s=7 * 86_400, now_ms=now)
+        unused = await a.node.create_invite(ttl_s=7 * 86_400, now_ms=now)
     apply = a.sign("dan", MemberApply(text="I do surveys at night"))
     await a.node.join(apply_raw=apply.raw, token=used, now_ms=now)
 
@@ -267,7 +268,7 @@ async def build(env: Env, **database: Any) -> tuple[Coop, Coop]:
     # From now on Night Shift finds Dawn Patrol at its public address.
     await a.pin(b, url=PEER_URL)
     at(a, 80)
-    return a, b
+    return a, b, {"used": used, "unused": unused}
 
 
 async def make(kind: str, work: Path, pg: asyncpg.Connection | None) -> dict[str, Any]:
@@ -279,10 +280,11 @@ async def make(kind: str, work: Path, pg: asyncpg.Connection | None) -> dict[str
         await pg.execute(f'DROP SCHEMA IF EXISTS "{PG_SCHEMA}" CASCADE')
         settings = {"database_url": PG_URL, "schema": PG_SCHEMA}
     try:
-        a, b = await build(env, **settings)
+        a, b, invites = await build(env, **settings)
         async with aiohttp.ClientSession() as http:
             seen = await observe(http, a.url, b.did)
         seen["now_ms"] = a.clock.now  # the time the node's answers were read at
+        seen["invites"] = invites  # redeemed (or refused) by the upgrade test
         seen["source"] = {"release": "v0.1.0", "commit": source_commit()}
     finally:
         await env.close()

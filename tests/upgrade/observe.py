@@ -64,18 +64,41 @@ async def _log(http: aiohttp.ClientSession, base: str) -> dict[str, Any]:
     return {"size": size, "root": root, "checkpoint": note, "tiles": tiles}
 
 
+async def _witnessed(http: aiohttp.ClientSession, url: str, note: str) -> dict[str, Any]:
+    """What the node's witness says to ``note`` sent as new (C2SP tlog-witness): a witness
+    that cosigned this log before answers 409 with the size it cosigned, and changes nothing.
+    """
+    body = b"old 0\n\n" + note.encode()
+    async with http.post(f"{url}/witness/add-checkpoint", data=body) as resp:
+        return {"status": resp.status, "answer": (await resp.read()).decode()}
+
+
 async def observe(http: aiohttp.ClientSession, url: str, peer: str) -> dict[str, Any]:
-    """The co-op's own log, its mirror of co-op ``peer``, its members, blocklist and a profile."""
+    """The co-op's own log, its mirror of co-op ``peer`` and what it holds about it, its
+    members, blocklist and a requester's profile."""
 
     async def get_json(path: str) -> Any:
         return json.loads(await _get(http, url + path))
 
     platform, rid = PROFILED
     members = await get_json("/api/v1/members")
+    mirror = await _log(http, f"{url}/mirror/{peer}")
+    # A refusal's source is the address of the server that sent the bad data (in the
+    # fixture a proxy on a port of the moment); the rest of it is what the node decided.
+    refusals = [
+        {k: v for k, v in r.items() if k != "source"}
+        for r in (await get_json(f"/api/v1/peers/{peer}"))["refusals"]
+    ]
     return {
         "coop": (await get_json("/.well-known/coopfed"))["coop"],
         "log": await _log(http, url),
-        "peer": {"coop": peer, "log": await _log(http, f"{url}/mirror/{peer}")},
+        "peer": {
+            "coop": peer,
+            "log": mirror,
+            "refusals": refusals,
+            "witness": await _witnessed(http, url, mirror["checkpoint"]),
+        },
+        "equivocations": await get_json("/api/v1/equivocations"),
         "member_count": len(members["members"]),
         "members": members,
         "blocklist": await get_json("/api/v1/blocklist?format=json"),

@@ -5,11 +5,13 @@ holds a lived-in co-op: members, ratings, flags, a provisional block, a decided 
 invites, a followed co-op's synced log, cosignatures, witness state and a refusal. Here it is
 copied, opened by today's ``coopfed serve`` (which migrates the database in place) on SQLite
 and on PostgreSQL (the fixture's dump restored into a fresh schema), and read over HTTP:
-both logs' checkpoints and tiles, the members, the blocklist and a requester's profile must
-be exactly what v0.1.0 served. Then the node must still work: a member's new record is
-appended, the log grows consistently with the old checkpoint, and ``coopfed log verify``
-checks the whole log. Every storage change must keep this test passing unchanged. The
-steps are README's ("Operate a co-op node", "Upgrade"): back up, start, check.
+both logs' checkpoints and tiles, the refusal, the witness's memory of the followed log,
+the members, the blocklist and a requester's profile must be exactly what v0.1.0 served.
+Then the node must still work: the used invite is refused and the unused one admits, a
+member's new record is appended, the log grows consistently with the old checkpoint, and
+``coopfed log verify`` checks the whole log. Every storage change must keep this test
+passing unchanged. The steps are README's ("Operate a co-op node", "Upgrade"): back up,
+start, check.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from test_cli import Server
 from coopfed.node.app import MSGPACK
 from coopfed.node.service import now_ms
 from coopfed.protocol.merkle import verify_consistency
-from coopfed.protocol.records import Rating, RequesterRef, sign_record
+from coopfed.protocol.records import MemberApply, Rating, RequesterRef, sign_record
 from tests.conftest import PG_URL, Backend, _dsn
 
 FIXTURE: Final = Path(__file__).parent / "fixtures" / "v0.1.0"
@@ -108,13 +110,29 @@ async def test_a_v010_data_directory_upgrades_in_place_and_serves_the_same_coop(
     try:
         async with aiohttp.ClientSession() as http:
             seen = await observe(http, server.url, EXPECTED["peer"]["coop"])
-            for part in ("coop", "log", "peer", "member_count", "members", "blocklist"):
+            for part in ("coop", "log", "peer", "equivocations", "members", "blocklist"):
                 assert seen[part] == EXPECTED[part], part
+            assert seen["member_count"] == EXPECTED["member_count"]
             assert seen["profile"] == EXPECTED["profile"]
+
+            # The invites survived: the used one is refused, the unused one admits.
+            old_size, old_root = checkpoint_head(EXPECTED["log"]["checkpoint"])
+            apply = sign_record(
+                key("gil"), coop=EXPECTED["coop"], ts=now_ms() + offset, body=MemberApply()
+            )
+            for token, status in (
+                (EXPECTED["invites"]["used"], 409),
+                (EXPECTED["invites"]["unused"], 201),
+            ):
+                async with http.post(
+                    f"{server.url}/api/v1/join", json={"apply": apply.raw.hex(), "token": token}
+                ) as resp:
+                    assert resp.status == status, await resp.text()
+            async with http.get(f"{server.url}/api/v1/members") as resp:
+                assert len((await resp.json())["members"]) == EXPECTED["member_count"] + 1
 
             # Still a working node: a member's record is appended, and the new log
             # extends the old one (a consistency proof from the fixture's checkpoint).
-            old_size, old_root = checkpoint_head(EXPECTED["log"]["checkpoint"])
             record = sign_record(
                 key("ana"),
                 coop=EXPECTED["coop"],
@@ -130,8 +148,8 @@ async def test_a_v010_data_directory_upgrades_in_place_and_serves_the_same_coop(
                 headers={"Content-Type": MSGPACK},
             ) as resp:
                 assert resp.status == 201, await resp.text()
-                assert (await resp.json())["index"] == old_size
-            note = await wait_for_checkpoint(http, server.url, old_size + 1)
+                assert (await resp.json())["index"] == old_size + 1
+            note = await wait_for_checkpoint(http, server.url, old_size + 2)
             new_size, new_root = checkpoint_head(note)
             async with http.get(
                 f"{server.url}/api/v1/proof/consistency?old={old_size}&new={new_size}"
