@@ -77,7 +77,7 @@ def test_the_compose_file_puts_the_node_behind_caddy_with_postgresql() -> None:
         DATA,
         "--host",
         "0.0.0.0",
-        "--trust-forwarded-for",
+        "--behind-proxy",
     ]
     # Only Caddy is reachable from outside, on 80 and 443.
     assert "ports" not in node and "ports" not in db
@@ -134,7 +134,7 @@ def test_the_systemd_unit_is_valid_and_hardened(tmp_path: Path) -> None:
     settings = unit()
     (exec_start,) = settings["ExecStart"]
     argv = shlex.split(exec_start)
-    assert argv == ["/opt/coopfed/bin/coopfed", "serve", "--data", DATA, "--trust-forwarded-for"]
+    assert argv == ["/opt/coopfed/bin/coopfed", "serve", "--data", DATA, "--behind-proxy"]
     assert settings["StateDirectory"] == ["coopfed"] and DATA == "/var/lib/coopfed"
     assert settings["User"] == ["coopfed"] and settings["NoNewPrivileges"] == ["yes"]
     assert settings["ProtectSystem"] == ["strict"]

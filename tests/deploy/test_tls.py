@@ -1,14 +1,15 @@
 """A co-op's node behind Caddy over HTTPS, as README's "Operate a co-op node" deploys it.
 
-A co-op founded with ``coopfed init`` is served by ``coopfed serve --trust-forwarded-for`` on
+A co-op founded with ``coopfed init`` is served by ``coopfed serve --behind-proxy`` on
 127.0.0.1, behind Caddy running deploy/Caddyfile with certificates from Caddy's local CA
 (``tls internal``). Clients trust that CA's root certificate, as they would a public CA's:
 aiohttp by an SSL context, the ``coopfed`` command line by ``SSL_CERT_FILE``, and Chromium
 by its NSS certificate database. Checked: the node answers through Caddy unchanged, with
 HSTS; members join and verify the log over HTTPS; each client is rate-limited by its own
-address, whatever X-Forwarded-For it sends; and the web app, loaded over ``https://`` by a
-name that is not loopback, is a secure context in which a member makes a key and joins —
-while the same app over plain HTTP cannot make keys.
+address, whatever X-Forwarded-For it sends; more slow clients than the node allows one
+address do not lock members out (to the node they all are Caddy); and the web app, loaded
+over ``https://`` by a name that is not loopback, is a secure context in which a member
+makes a key and joins — while the same app over plain HTTP cannot make keys.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from conftest import CHROMIUM_ARGS, chromium_path  # noqa: F401  (a fixture, use
 from test_cli import Server
 
 from coopfed.node.app import MSGPACK
+from coopfed.node.config import Config
 
 PASSPHRASE = "kettle orbit sandal maple"
 #: Another name for 127.0.0.1 that the browser reaches over plain HTTP.
@@ -79,7 +81,7 @@ async def deploy(tmp_path: Path, **settings: Any) -> AsyncIterator[Deployment]:
     if settings:
         config = json.loads((data / "config.json").read_text())
         (data / "config.json").write_text(json.dumps({**config, **settings}))
-    node = await asyncio.to_thread(Server, data, "--trust-forwarded-for")
+    node = await asyncio.to_thread(Server, data, "--behind-proxy")
     try:
         upstream = node.url.removeprefix("http://")
         (tmp_path / "caddy").mkdir()
@@ -172,6 +174,35 @@ async def test_behind_caddy_each_client_is_rate_limited_by_its_own_address(
     assert statuses == [400, 400, 400, 429]
     # ...and the node meters by it: another client still has its own burst.
     assert await write("127.0.0.2", "198.51.100.1") == 400
+
+
+async def test_more_slow_clients_than_one_address_may_hold_do_not_lock_members_out(
+    deployment: Deployment,
+) -> None:
+    d = deployment
+    tls = d.caddy.ssl_context()
+    # Each sends a request head and the first byte of a body, then waits: Caddy passes each
+    # on to the node over a connection of its own, all from Caddy's one address.
+    many = Config(data_dir=d.data).max_connections_per_address + 20
+    held = []
+    try:
+        for _ in range(many):
+            _, writer = await asyncio.open_connection("127.0.0.1", d.caddy.https_port, ssl=tls)
+            writer.write(
+                b"POST /api/v1/records HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                b"Content-Type: " + MSGPACK.encode() + b"\r\nContent-Length: 1000\r\n\r\n\x92"
+            )
+            await writer.drain()
+            held.append(writer)
+        await asyncio.sleep(1.0)
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http,
+            http.get(f"{d.caddy.url}/.well-known/coopfed", ssl=tls) as resp,
+        ):
+            assert resp.status == 200, await resp.text()
+    finally:
+        for writer in held:
+            writer.close()
 
 
 async def test_the_web_app_over_https_is_a_secure_context_where_a_member_makes_a_key(
