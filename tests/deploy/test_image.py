@@ -1,10 +1,10 @@
 """deploy/Dockerfile builds, with Podman, an image that runs the node as compose.yaml runs it.
 
 Run by ``make test-image`` (``COOPFED_TEST_IMAGE=1``); skipped otherwise, since it needs
-Podman and a few minutes. The image is built from deploy/Dockerfile unchanged, then run the
-way deploy/compose.yaml runs it (read-only root, no capabilities, no new privileges): a co-op
-founded by ``init`` in the data volume, served, answering on the published port, healthy by
-its own HEALTHCHECK, as uid 10001.
+Podman and a few minutes. The image is built from deploy/Dockerfile unchanged, then run with
+the command and options deploy/compose.yaml gives it (read-only root, no capabilities, no
+new privileges, ``serve --behind-proxy``): a co-op founded by ``init`` in the data volume,
+served, answering on the published port, healthy by its own HEALTHCHECK, as uid 10001.
 
 The base image is ``COOPFED_IMAGE_BASE`` (default: the Dockerfile's python:3.11-slim). When
 no registry can be reached, :func:`base_image` builds a stand-in from Debian bookworm's own
@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Final
 
 import pytest
-from caddykit import ROOT, free_port, tool
+import yaml
+from caddykit import DEPLOY, ROOT, free_port, tool
 
 ENABLED: Final = os.environ.get("COOPFED_TEST_IMAGE") == "1"
 BASE: Final = os.environ.get("COOPFED_IMAGE_BASE", "docker.io/library/python:3.11-slim")
@@ -114,14 +115,14 @@ def test_the_image_founds_and_serves_a_coop_as_compose_runs_it(
     name, _ = image
     data = tmp_path / "data"
     data.mkdir()
-    run = [
-        "run",
-        *shlex.split(os.environ.get("COOPFED_PODMAN_RUN_ARGS", "")),
-        # As deploy/compose.yaml runs it.
-        *("--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges"),
-        # :U gives the directory to the container's user, as a new named volume would be.
-        *("--volume", f"{data}:/var/lib/coopfed:U"),
-    ]
+    # As deploy/compose.yaml runs it (but for its open-files limit: COOPFED_PODMAN_RUN_ARGS).
+    service = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]["coopfed"]
+    run = ["run", *shlex.split(os.environ.get("COOPFED_PODMAN_RUN_ARGS", ""))]
+    run += ["--read-only"] if service["read_only"] else []
+    run += [f"--cap-drop={cap}" for cap in service["cap_drop"]]
+    run += [f"--security-opt={opt}" for opt in service["security_opt"]]
+    # :U gives the directory to the container's user, as a new named volume would be.
+    run += ["--volume", f"{data}:/var/lib/coopfed:U"]
     podman(
         *run,
         "--rm",
@@ -135,7 +136,8 @@ def test_the_image_founds_and_serves_a_coop_as_compose_runs_it(
 
     port = free_port()
     container = f"coopfed-test-{port}"
-    podman(*run, "--detach", "--name", container, "--publish", f"127.0.0.1:{port}:8470", name)
+    publish = f"127.0.0.1:{port}:8470"
+    podman(*run, "--detach", "--name", container, "--publish", publish, name, *service["command"])
     try:
         url = f"http://127.0.0.1:{port}/.well-known/coopfed"
         deadline = time.monotonic() + 60
