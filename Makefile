@@ -70,7 +70,7 @@ test-deploy: $(STAMP)
 	COOPFED_CHROMIUM=$(CHROMIUM) $(BIN)/python -bb -m pytest tests/deploy $(PYTEST_ARGS)
 
 # The container image: deploy/Dockerfile built with Podman and run as deploy/compose.yaml
-# runs it (about a minute; a few seconds once cached). Without a reachable registry the base
+# runs it (about a minute). Without a reachable registry the base
 # image is a stand-in made from Debian bookworm's python3 (3.11) by mmdebstrap.
 # PODMAN_ARGS, PODMAN_RUN_ARGS: crun cannot start containers on a host without
 # CAP_SYS_RESOURCE and with hybrid cgroups (as CI's VM); runc with lower limits can.
