@@ -182,6 +182,8 @@ def test_every_vector_kind_is_checked_somewhere() -> None:
         "equivocation",
         "consistent",
         "find_equivocation",
+        "verify_consistent",
+        "note_size",
     }
     kinds = {c["kind"] for section in ("valid", "invalid") for c in VECTORS[section]}
     assert kinds <= here | checkpoint_kinds
