@@ -809,6 +809,14 @@ def own_invalid() -> list[dict[str, Any]]:
         replace_line(note7, 0, sig.to_line().replace(origin, origin + b"+x", 1)),
         "malformed_note",
     )
+    # Control characters a note's byte rule does not catch (it refuses bytes below 0x20):
+    # DEL and the C1 controls, such as U+009B, a terminal's one-character CSI.
+    for what, char in (("DEL (U+007F)", "\x7f"), ("the C1 control U+009B (CSI)", "\x9b")):
+        sc(
+            f"key name holds {what}",
+            replace_line(note7, 0, sig.to_line().replace(origin, origin + char.encode("utf-8"), 1)),
+            "malformed_note",
+        )
     sc(
         "signature payload not canonical base64 (a padding bit set)",
         replace_line(note7, 0, set_padding_bit(sig.to_line())),
@@ -1018,6 +1026,21 @@ def own_invalid() -> list[dict[str, Any]]:
             "bad_vkey",
         ),
         (
+            unchecked_vkey("coopfed/del\x7f", LOG.log.public_key),
+            "a key name with DEL (U+007F)",
+            "bad_vkey",
+        ),
+        (
+            unchecked_vkey("coopfed/c1\x85x", LOG.log.public_key),
+            "a key name with U+0085 (NEL, a C1 control and Unicode white space)",
+            "bad_vkey",
+        ),
+        (
+            unchecked_vkey("coopfed/c1\x9b", LOG.log.public_key),
+            "a key name with the C1 control U+009B (CSI)",
+            "bad_vkey",
+        ),
+        (
             "coopfed/small-order+" + small_order_key_id() + "+" + b64(b"\x01" + bytes(32)),
             "a small-order public key (32 zero bytes after the type byte)",
             "bad_public_key",
@@ -1025,6 +1048,12 @@ def own_invalid() -> list[dict[str, Any]]:
     ]:
         cases.append(bad("vkey", why, error, "invalid_identity", vkey=vkey))
     return cases + equivocation_invalid()
+
+
+def unchecked_vkey(name: str, public_key: bytes) -> str:
+    """A type-0x01 vkey with the right key ID for ``name``, whether or not the name is valid."""
+    kid = hashlib.sha256(name.encode() + b"\n\x01" + public_key).digest()[:4]
+    return f"{name}+{kid.hex()}+" + b64(b"\x01" + public_key)
 
 
 def small_order_key_id() -> str:
