@@ -547,6 +547,14 @@ class CoopState:
             e = self._ref(body.ref, RecordType.MEMBER_RESIGN, "resignation")
             if e.record.author != body.member:
                 raise _reject("mismatch", "the resignation is someone else's")
+            # A resignation ends the membership it was made in, never a later one: else a
+            # re-admitted member could be removed on their old word, without a vote.
+            admitted = self._intervals[body.member][-1][0]
+            assert admitted is not None
+            if e.index < admitted:
+                raise _reject(
+                    "mismatch", "the resignation is from an earlier membership, carried out already"
+                )
         else:
             _, prop = self._passed(body.ref, [ProposalKind.REVOKE])
             if prop.member != body.member:

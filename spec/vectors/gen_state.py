@@ -299,6 +299,19 @@ def membership() -> Log:
             "unknown_reference", "a resignation not in the log")  # fmt: skip
     log.add("coop", MemberRevoke(member=did("cy"), via="resignation", ref=resigned.id),
             "mismatch", "dee's resignation cited to revoke cy")  # fmt: skip
+    log.ok("coop", MemberAdmit(member=did("dee"), via="invite",
+                               ref=hashlib.sha256(b"invite token 3").digest()),
+           "dee rejoins by a new invite")  # fmt: skip
+    log.add("coop", MemberRevoke(member=did("dee"), via="resignation", ref=resigned.id),
+            "mismatch", "dee's resignation from an earlier membership, carried out already, "
+            "cited to revoke dee again")  # fmt: skip
+    log.due([], "dee has not resigned since rejoining: no revocation is due")
+    again = log.ok("dee", MemberResign(text="Not for me after all."), "dee resigns again")
+    log.ok("dee", MemberResign(text="Really leaving now."), "and once more before the co-op acts")
+    log.due(["member.revoke"], "due cites dee's latest resignation")
+    log.add("coop", MemberRevoke(member=did("dee"), via="resignation", ref=again.id), "accept",
+            "an earlier resignation of the same membership is accepted too")  # fmt: skip
+    log.due([], "the resignation is carried out")
     now = log.now
     log.add("ana", Flag(requester=REQ, target="requester", target_id=None,
                         reason=FlagReason.UNDERPAID, expires=now),
