@@ -1,7 +1,8 @@
 """The OpenAPI 3.1 description of the node's HTTP API, served at ``/openapi.json``.
 
-Every route :mod:`coopfed.node.app` registers has an operation here (a test holds the two
-lists equal), each with the error answers it may give.
+Every route :mod:`coopfed.node.app` registers has an operation here, each with the error
+answers it may give. The normative text is spec/api.md; tests/node/test_api_spec.py holds
+its routes and codes, the router's and this document's equal.
 """
 
 from __future__ import annotations
