@@ -56,6 +56,17 @@ def test_the_route_table_is_every_route_the_node_serves(tmp_path: Path) -> None:
     assert described == spec, "/openapi.json and spec/api.md §2 list different routes"
 
 
+def test_every_get_route_answers_head(tmp_path: Path) -> None:
+    routes = [
+        (route.method, route.resource.canonical)
+        for route in create_app(Config(data_dir=tmp_path)).router.routes()
+        if route.resource is not None
+    ]
+    gets = {path for method, path in routes if method == "GET"}
+    heads = {path for method, path in routes if method == "HEAD"}
+    assert sorted(gets - heads) == [], "GET routes that do not answer HEAD (spec/api.md §1.2)"
+
+
 def test_the_code_table_is_every_code_the_node_answers_with() -> None:
     spec, node = _spec_codes(), answer_codes()
     missing = sorted(set(node) - set(spec))
