@@ -20,10 +20,10 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
+from coopfed.protocol.bodies import MemberAdmit
 from coopfed.protocol.checkpoint import Checkpoint, SignedCheckpoint, log_origin, sign_checkpoint
 from coopfed.protocol.identity import SigningIdentity
 from coopfed.protocol.merkle import Frontier, MemoryTree
-from coopfed.protocol.records import MemberAdmit
 from coopfed.protocol.state import CoopState
 from coopfed.protocol.sync import (
     AcceptCheckpoint,

@@ -29,6 +29,22 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import click
 
+from coopfed.protocol.bodies import (
+    DAY_MS,
+    Appeal,
+    Ballot,
+    BlockRule,
+    Body,
+    Charter,
+    Flag,
+    FlagReason,
+    MemberApply,
+    Proposal,
+    ProposalKind,
+    Rating,
+    RequesterRef,
+    Retraction,
+)
 from coopfed.protocol.checkpoint import SignedCheckpoint, log_origin
 from coopfed.protocol.errors import LocalProtocolError, ProtocolError, RemoteProtocolError
 from coopfed.protocol.identity import Identity, public_key_from_did
@@ -42,24 +58,7 @@ from coopfed.protocol.merkle import (
     tile_reader,
 )
 from coopfed.protocol.note import NoteVerifier
-from coopfed.protocol.records import (
-    DAY_MS,
-    Appeal,
-    Ballot,
-    BlockRule,
-    Body,
-    Charter,
-    Flag,
-    FlagReason,
-    MemberApply,
-    Proposal,
-    ProposalKind,
-    Rating,
-    Record,
-    RequesterRef,
-    Retraction,
-    sign_record,
-)
+from coopfed.protocol.records import Record, sign_record
 from coopfed.protocol.state import CoopState
 
 from .config import Config

@@ -25,6 +25,18 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from coopfed.protocol.blocklist import Blocklist, effective_blocklist
+from coopfed.protocol.bodies import (
+    Block,
+    Body,
+    Charter,
+    MemberAdmit,
+    MemberApply,
+    Proposal,
+    ProposalKind,
+    RecordType,
+    RequesterRef,
+    Signer,
+)
 from coopfed.protocol.checkpoint import Checkpoint, log_origin, sign_checkpoint
 from coopfed.protocol.errors import (
     LocalProtocolError,
@@ -42,20 +54,7 @@ from coopfed.protocol.merkle import (
     tile_available,
     tile_bytes,
 )
-from coopfed.protocol.records import (
-    Block,
-    Body,
-    Charter,
-    MemberAdmit,
-    MemberApply,
-    Proposal,
-    ProposalKind,
-    Record,
-    RecordType,
-    RequesterRef,
-    Signer,
-    sign_record,
-)
+from coopfed.protocol.records import Record, sign_record
 from coopfed.protocol.state import CoopState, Entry, ProposalInfo
 from coopfed.protocol.sync import verify_each
 

@@ -18,6 +18,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
+from .bodies import (
+    DAY_MS,
+    Ballot,
+    Block,
+    Charter,
+    Decision,
+    Flag,
+    MemberAdmit,
+    MemberRevoke,
+    Proposal,
+    ProposalKind,
+    RecordType,
+)
 from .checkpoint import SignedCheckpoint, log_origin
 from .encoding import decode, encode
 from .errors import (
@@ -38,22 +51,7 @@ from .governance import (
 from .identity import long_handle_for, public_key_from_did
 from .merkle import MAX_SIZE, leaf_hash, verify_inclusion
 from .note import MAX_NOTE_SIZE, MAX_TIMESTAMP, SIG_TYPE_COSIGNATURE_V1, NoteVerifier
-from .records import (
-    DAY_MS,
-    MAX_RECORD_SIZE,
-    Ballot,
-    Block,
-    Charter,
-    Decision,
-    Flag,
-    MemberAdmit,
-    MemberRevoke,
-    Proposal,
-    ProposalKind,
-    Record,
-    RecordType,
-    record_id,
-)
+from .records import MAX_RECORD_SIZE, Record, record_id
 from .state import CoopState, Entry, main_reason
 
 __all__ = [

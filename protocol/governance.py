@@ -12,9 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from .errors import LocalProtocolError, RecordRejected, TallyError
-from .merkle import leaf_hash, root_from_leaf_hashes
-from .records import (
+from .bodies import (
     DAY_MS,
     Ballot,
     Charter,
@@ -22,10 +20,12 @@ from .records import (
     Flag,
     Proposal,
     ProposalKind,
-    Record,
     RecordType,
     RequesterRef,
 )
+from .errors import LocalProtocolError, RecordRejected, TallyError
+from .merkle import leaf_hash, root_from_leaf_hashes
+from .records import Record
 
 __all__ = [
     "IGNORE_REASONS",

@@ -20,9 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Final
 
-from .errors import LocalProtocolError, RecordRejected
-from .governance import Tally, check_decision, provisional_block_flags, tally
-from .records import (
+from .bodies import (
     DAY_MS,
     Appeal,
     Ballot,
@@ -39,7 +37,6 @@ from .records import (
     Proposal,
     ProposalKind,
     Rating,
-    Record,
     RecordType,
     Reply,
     RequesterAlias,
@@ -50,6 +47,9 @@ from .records import (
     Signer,
     Unblock,
 )
+from .errors import LocalProtocolError, RecordRejected
+from .governance import Tally, check_decision, provisional_block_flags, tally
+from .records import Record
 
 #: A proposal may say it opened at most this long before it was signed.
 PROPOSAL_BACKDATE_MS: Final = 5 * 60_000

@@ -16,6 +16,20 @@ from typing import Any
 
 import msgpack
 
+from coopfed.protocol.bodies import (
+    DAY_MS,
+    Ballot,
+    BlockRule,
+    Charter,
+    Flag,
+    FlagReason,
+    MemberAdmit,
+    Proposal,
+    ProposalKind,
+    Rating,
+    RecordType,
+    RequesterRef,
+)
 from coopfed.protocol.bundle import (
     Bundle,
     BundleEntry,
@@ -35,22 +49,7 @@ from coopfed.protocol.errors import BundleError
 from coopfed.protocol.identity import SigningIdentity
 from coopfed.protocol.merkle import MemoryTree
 from coopfed.protocol.note import NoteVerifier
-from coopfed.protocol.records import (
-    DAY_MS,
-    Ballot,
-    BlockRule,
-    Charter,
-    Flag,
-    FlagReason,
-    MemberAdmit,
-    Proposal,
-    ProposalKind,
-    Rating,
-    Record,
-    RecordType,
-    RequesterRef,
-    sign_record,
-)
+from coopfed.protocol.records import Record, sign_record
 from coopfed.protocol.state import CoopState
 
 SEED_PREFIX = b"coopfed/vectors/bundle/"

@@ -16,12 +16,8 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-from coopfed.protocol.encoding import encode
-from coopfed.protocol.errors import ProtocolError
-from coopfed.protocol.identity import SigningIdentity
-from coopfed.protocol.records import (
+from coopfed.protocol.bodies import (
     DAY_MS,
-    SIGNING_DOMAIN,
     Appeal,
     Ballot,
     Block,
@@ -40,15 +36,17 @@ from coopfed.protocol.records import (
     Proposal,
     ProposalKind,
     Rating,
-    Record,
     Reply,
     RequesterKey,
     RequesterRef,
     Retraction,
     RoleAssign,
     Unblock,
-    sign_record,
 )
+from coopfed.protocol.encoding import encode
+from coopfed.protocol.errors import ProtocolError
+from coopfed.protocol.identity import SigningIdentity
+from coopfed.protocol.records import SIGNING_DOMAIN, Record, sign_record
 from coopfed.protocol.state import DEFAULT_MAX_SKEW_MS, PROPOSAL_BACKDATE_MS, CoopState
 
 SEED_PREFIX = b"coopfed/vectors/state/"

@@ -20,7 +20,7 @@ from conftest import DESKTOP, PHONE, SCREENSHOTS, LiveNode
 from coopkit import DAY, HOUR, REQ
 
 from coopfed.node.webapp import PAGES
-from coopfed.protocol.records import (
+from coopfed.protocol.bodies import (
     Ballot,
     Flag,
     FlagReason,

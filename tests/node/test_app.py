@@ -23,6 +23,19 @@ from coopfed.node.config import Config
 from coopfed.node.keys import read_admin_token
 from coopfed.node.openapi import document
 from coopfed.node.service import Node
+from coopfed.protocol.bodies import (
+    Ballot,
+    Body,
+    Charter,
+    Flag,
+    FlagReason,
+    MemberApply,
+    Proposal,
+    ProposalKind,
+    Rating,
+    RequesterRef,
+    Retraction,
+)
 from coopfed.protocol.checkpoint import SignedCheckpoint, log_origin
 from coopfed.protocol.encoding import decode, encode
 from coopfed.protocol.identity import SigningIdentity, public_key_from_did
@@ -34,21 +47,7 @@ from coopfed.protocol.merkle import (
     verify_inclusion,
 )
 from coopfed.protocol.note import NoteVerifier
-from coopfed.protocol.records import (
-    Ballot,
-    Body,
-    Charter,
-    Flag,
-    FlagReason,
-    MemberApply,
-    Proposal,
-    ProposalKind,
-    Rating,
-    Record,
-    RequesterRef,
-    Retraction,
-    sign_record,
-)
+from coopfed.protocol.records import Record, sign_record
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,8 +9,7 @@ from coopkit import CHARTER, DAY, HOUR, REQ, T0, found, key, log_root, rating, r
 
 from coopfed.node import service
 from coopfed.node.service import Node, batchable_prefix, independent
-from coopfed.protocol.errors import InvalidSignature, RecordRejected
-from coopfed.protocol.records import (
+from coopfed.protocol.bodies import (
     Ballot,
     Flag,
     FlagReason,
@@ -21,6 +20,7 @@ from coopfed.protocol.records import (
     RequesterRef,
     Retraction,
 )
+from coopfed.protocol.errors import InvalidSignature, RecordRejected
 
 
 def flag_body(requester: RequesterRef = REQ) -> Flag:

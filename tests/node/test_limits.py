@@ -16,12 +16,8 @@ from test_app import Clock, Live, expect_error, found_config, proposal, serve
 from coopfed.node import limits
 from coopfed.node.app import MSGPACK, ROUTES
 from coopfed.node.config import Config
-from coopfed.protocol.records import (
-    Ballot,
-    ProposalKind,
-    Rating,
-    Record,
-)
+from coopfed.protocol.bodies import Ballot, ProposalKind, Rating
+from coopfed.protocol.records import Record
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -16,6 +16,14 @@ from coopfed.node.config import Config
 from coopfed.node.keys import read_coop_key
 from coopfed.node.service import Node, NodeSetupError, NotFound, fork_state
 from coopfed.node.storage import StorageError, WriteTx, records, tree_nodes
+from coopfed.protocol.bodies import (
+    Flag,
+    FlagReason,
+    MemberResign,
+    MemberRevoke,
+    RequesterAlias,
+    RequesterRef,
+)
 from coopfed.protocol.checkpoint import SignedCheckpoint
 from coopfed.protocol.encoding import decode, encode
 from coopfed.protocol.errors import (
@@ -34,14 +42,6 @@ from coopfed.protocol.merkle import (
     verify_inclusion,
 )
 from coopfed.protocol.note import NoteVerifier
-from coopfed.protocol.records import (
-    Flag,
-    FlagReason,
-    MemberResign,
-    MemberRevoke,
-    RequesterAlias,
-    RequesterRef,
-)
 from coopfed.protocol.state import CoopState
 
 
@@ -319,7 +319,8 @@ CRASHER = textwrap.dedent("""
     from coopfed.node.config import Config
     from coopfed.node.service import Node
     from coopfed.protocol.identity import SigningIdentity
-    from coopfed.protocol.records import Rating, RequesterRef, sign_record
+    from coopfed.protocol.bodies import Rating, RequesterRef
+    from coopfed.protocol.records import sign_record
 
     async def main(data_dir, t0):
         node = await Node.open(Config.load(data_dir))
@@ -424,7 +425,8 @@ async def test_each_bad_submission_raises_its_own_error(backend):
     assert exc.value.code == "revoked"
 
     other_coop = key("other-coop")
-    from coopfed.protocol.records import Rating, sign_record
+    from coopfed.protocol.bodies import Rating
+    from coopfed.protocol.records import sign_record
 
     foreign = sign_record(
         key("ana"), coop=other_coop.did, ts=T0, body=Rating(requester=REQ, text="hi")
@@ -514,14 +516,8 @@ async def test_two_nodes_on_one_database_never_skip_or_repeat_an_index(backend):
 
 
 def test_fork_state_is_independent_of_the_original():
-    from coopfed.protocol.records import (
-        Ballot,
-        MemberAdmit,
-        Proposal,
-        ProposalKind,
-        Retraction,
-        sign_record,
-    )
+    from coopfed.protocol.bodies import Ballot, MemberAdmit, Proposal, ProposalKind, Retraction
+    from coopfed.protocol.records import sign_record
 
     coop = key("coop")
     state = CoopState(coop.did)

@@ -16,6 +16,23 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from coopfed.protocol.bodies import (
+    DAY_MS,
+    Ballot,
+    Block,
+    BlockRule,
+    Charter,
+    Flag,
+    FlagReason,
+    MemberAdmit,
+    MemberResign,
+    MemberRevoke,
+    Proposal,
+    ProposalKind,
+    Rating,
+    RecordType,
+    RequesterRef,
+)
 from coopfed.protocol.bundle import (
     BUNDLE_FORMAT,
     MAX_BUNDLE_SIZE,
@@ -39,25 +56,7 @@ from coopfed.protocol.governance import tally
 from coopfed.protocol.identity import SigningIdentity
 from coopfed.protocol.merkle import MemoryTree
 from coopfed.protocol.note import NoteVerifier
-from coopfed.protocol.records import (
-    DAY_MS,
-    Ballot,
-    Block,
-    BlockRule,
-    Charter,
-    Flag,
-    FlagReason,
-    MemberAdmit,
-    MemberResign,
-    MemberRevoke,
-    Proposal,
-    ProposalKind,
-    Rating,
-    Record,
-    RecordType,
-    RequesterRef,
-    sign_record,
-)
+from coopfed.protocol.records import Record, sign_record
 from coopfed.protocol.state import CoopState
 
 T0 = 1_767_225_600_000  # 2026-01-01

@@ -13,6 +13,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from coopfed.protocol.bodies import (
+    DAY_MS,
+    Ballot,
+    BlockRule,
+    Charter,
+    Decision,
+    Flag,
+    FlagReason,
+    Proposal,
+    ProposalKind,
+    RequesterRef,
+)
 from coopfed.protocol.errors import LocalProtocolError, RecordRejected, TallyError
 from coopfed.protocol.governance import (
     IGNORE_REASONS,
@@ -24,20 +36,7 @@ from coopfed.protocol.governance import (
     tally,
 )
 from coopfed.protocol.identity import SigningIdentity
-from coopfed.protocol.records import (
-    DAY_MS,
-    Ballot,
-    BlockRule,
-    Charter,
-    Decision,
-    Flag,
-    FlagReason,
-    Proposal,
-    ProposalKind,
-    Record,
-    RequesterRef,
-    sign_record,
-)
+from coopfed.protocol.records import Record, sign_record
 
 VECTORS = Path(__file__).resolve().parents[2] / "spec" / "vectors" / "governance.json"
 HOUR = 3_600_000

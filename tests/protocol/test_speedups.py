@@ -15,10 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from coopfed.protocol import identity
-from coopfed.protocol.encoding import _Reader, decode, encode
-from coopfed.protocol.errors import DecodeError, InvalidIdentity
-from coopfed.protocol.governance import provisional_block_flags
-from coopfed.protocol.records import (
+from coopfed.protocol.bodies import (
     _FORBIDDEN_RE,
     DAY_MS,
     BlockRule,
@@ -26,13 +23,14 @@ from coopfed.protocol.records import (
     FlagReason,
     MemberAdmit,
     Rating,
-    Record,
     RequesterRef,
     Retraction,
     _forbidden_char,
-    sign_record,
-    signing_input,
 )
+from coopfed.protocol.encoding import _Reader, decode, encode
+from coopfed.protocol.errors import DecodeError, InvalidIdentity
+from coopfed.protocol.governance import provisional_block_flags
+from coopfed.protocol.records import Record, sign_record, signing_input
 from coopfed.protocol.state import CoopState
 
 from .conftest import CHARTER, T0, key

@@ -8,9 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coopfed.protocol.errors import RecordRejected
-from coopfed.protocol.identity import SigningIdentity
-from coopfed.protocol.records import (
+from coopfed.protocol.bodies import (
     DAY_MS,
     Appeal,
     Ballot,
@@ -27,15 +25,16 @@ from coopfed.protocol.records import (
     Proposal,
     ProposalKind,
     Rating,
-    Record,
     Reply,
     RequesterKey,
     RequesterRef,
     Retraction,
     RoleAssign,
     Unblock,
-    sign_record,
 )
+from coopfed.protocol.errors import RecordRejected
+from coopfed.protocol.identity import SigningIdentity
+from coopfed.protocol.records import Record, sign_record
 from coopfed.protocol.state import CoopState
 
 T0 = 1_767_225_600_000  # 2026-01-01

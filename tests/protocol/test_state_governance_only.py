@@ -15,9 +15,7 @@ from typing import Any
 
 import pytest
 
-from coopfed.protocol.encoding import encode
-from coopfed.protocol.errors import LocalProtocolError, ProtocolError
-from coopfed.protocol.records import (
+from coopfed.protocol.bodies import (
     DAY_MS,
     Appeal,
     Block,
@@ -26,11 +24,12 @@ from coopfed.protocol.records import (
     FlagReason,
     MemberAdmit,
     Rating,
-    Record,
     RequesterRef,
     Retraction,
-    sign_record,
 )
+from coopfed.protocol.encoding import encode
+from coopfed.protocol.errors import LocalProtocolError, ProtocolError
+from coopfed.protocol.records import Record, sign_record
 from coopfed.protocol.state import BLOCK_BACKDATE_MS, CoopState, Entry
 
 from .conftest import CHARTER, T0, key

@@ -6,17 +6,11 @@ from collections.abc import Callable
 
 import pytest
 
+from coopfed.protocol.bodies import Rating, RequesterRef, Retraction
 from coopfed.protocol.checkpoint import SignedCheckpoint
 from coopfed.protocol.errors import LocalProtocolError
 from coopfed.protocol.merkle import Frontier, MemoryTree
-from coopfed.protocol.records import (
-    Rating,
-    Record,
-    RequesterRef,
-    Retraction,
-    record_id,
-    sign_record,
-)
+from coopfed.protocol.records import Record, record_id, sign_record
 from coopfed.protocol.state import CoopState, Entry
 from coopfed.protocol.sync import (
     AcceptCheckpoint,
