@@ -29,7 +29,7 @@ from typing import Any, Final, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from coopfed.protocol.bodies import Block, RequesterRef
+from coopfed.protocol.bodies import REQUESTER_TYPES, Block, RequesterRef
 from coopfed.protocol.checkpoint import (
     Checkpoint,
     EquivocationProof,
@@ -56,7 +56,7 @@ from coopfed.protocol.merkle import (
 )
 from coopfed.protocol.note import Note
 from coopfed.protocol.records import Record
-from coopfed.protocol.state import REQUESTER_TYPES, CoopState, Entry
+from coopfed.protocol.state import CoopState, Entry
 from coopfed.protocol.sync import StorePage
 from coopfed.protocol.witness import (
     AddCheckpointRequest,

@@ -340,10 +340,30 @@ def _requester_ref(platform: str, rid: str) -> RequesterRef:
 
 
 class Body:
-    """Base of every body type: ``from_value`` validates, ``to_value`` gives the canonical map."""
+    """Base of every body type: ``from_value`` validates, ``to_value`` gives the canonical map.
+
+    Each body class declares what the rest of the protocol needs to know about its type, and
+    every table of record types (in :mod:`.state`, the node and the browser's ``records.js``)
+    is derived from these traits: a new record type is added here and nowhere else.
+    """
 
     TYPE: ClassVar[RecordType]
+    #: Who signs it (records.md §3).
     SIGNER: ClassVar[Signer]
+    #: The fields that name another record of the log by its id: a digest, an optional
+    #: digest, or a tuple of digests. :meth:`references` reads them.
+    CITES: ClassVar[tuple[str, ...]] = ()
+    #: A member's or a requester's statement about one requester (it has ``requester``).
+    ABOUT_REQUESTER: ClassVar[bool] = False
+    #: Its author may withdraw it with a ``retraction``.
+    RETRACTABLE: ClassVar[bool] = False
+    #: Its admissibility depends on no other record posted with it except through the
+    #: records it cites, so a batch of such records may be checked each against the same
+    #: state (:func:`.state.batchable_prefix`).
+    ORDER_FREE: ClassVar[bool] = False
+    #: A governance-only state (``CoopState(keep_all=False)``) lets it go once it is stored:
+    #: later records cite it only by id.
+    FORGETTABLE: ClassVar[bool] = False
 
     @classmethod
     def from_value(cls, value: object) -> Self:
@@ -353,8 +373,15 @@ class Body:
         raise NotImplementedError
 
     def references(self) -> tuple[bytes, ...]:
-        """Ids of other records this body cites (the node checks they exist)."""
-        return ()
+        """Ids of other records this body cites (its ``CITES`` fields that are set)."""
+        out: list[bytes] = []
+        for name in self.CITES:
+            value = getattr(self, name)
+            if isinstance(value, bytes):
+                out.append(value)
+            elif value is not None:
+                out.extend(value)
+        return tuple(out)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -386,6 +413,7 @@ class Charter(Body):
 
     TYPE: ClassVar[RecordType] = RecordType.CHARTER
     SIGNER: ClassVar[Signer] = Signer.COOP
+    CITES: ClassVar[tuple[str, ...]] = ("supersedes", "decision")
 
     name: str
     quorum_pct: int
@@ -459,9 +487,6 @@ class Charter(Body):
         v.pop("decision", None)
         return v
 
-    def references(self) -> tuple[bytes, ...]:
-        return tuple(x for x in (self.supersedes, self.decision) if x is not None)
-
 
 def _int(v: int | None) -> int:
     assert v is not None  # the reader raised already if a required field was missing
@@ -494,6 +519,7 @@ class MemberAdmit(Body):
 
     TYPE: ClassVar[RecordType] = RecordType.MEMBER_ADMIT
     SIGNER: ClassVar[Signer] = Signer.COOP
+    CITES: ClassVar[tuple[str, ...]] = ("ref",)
 
     member: str
     via: str
@@ -518,6 +544,8 @@ class MemberAdmit(Body):
         return _drop_none({"member": self.member, "ref": self.ref, "via": self.via})
 
     def references(self) -> tuple[bytes, ...]:
+        # ``ref`` names a record only for an admission by decision: an invite's is the
+        # SHA-256 of its token, and a founder has none.
         return (self.ref,) if self.via == "decision" and self.ref is not None else ()
 
 
@@ -527,6 +555,7 @@ class MemberResign(Body):
 
     TYPE: ClassVar[RecordType] = RecordType.MEMBER_RESIGN
     SIGNER: ClassVar[Signer] = Signer.MEMBER
+    ORDER_FREE: ClassVar[bool] = True
 
     text: str | None = None
 
@@ -547,6 +576,7 @@ class MemberRevoke(Body):
 
     TYPE: ClassVar[RecordType] = RecordType.MEMBER_REVOKE
     SIGNER: ClassVar[Signer] = Signer.COOP
+    CITES: ClassVar[tuple[str, ...]] = ("ref",)
 
     member: str
     via: str
@@ -566,9 +596,6 @@ class MemberRevoke(Body):
     def to_value(self) -> dict[str, Any]:
         return {"member": self.member, "ref": self.ref, "via": self.via}
 
-    def references(self) -> tuple[bytes, ...]:
-        return (self.ref,)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RoleAssign(Body):
@@ -576,6 +603,7 @@ class RoleAssign(Body):
 
     TYPE: ClassVar[RecordType] = RecordType.ROLE_ASSIGN
     SIGNER: ClassVar[Signer] = Signer.COOP
+    CITES: ClassVar[tuple[str, ...]] = ("decision",)
 
     role: str
     member: str
@@ -604,9 +632,6 @@ class RoleAssign(Body):
             }
         )
 
-    def references(self) -> tuple[bytes, ...]:
-        return (self.decision,)
-
 
 SCORE_DIMENSIONS: Final = ("comm", "fair", "fast", "pay")
 
@@ -617,6 +642,10 @@ class Rating(Body):
 
     TYPE: ClassVar[RecordType] = RecordType.RATING
     SIGNER: ClassVar[Signer] = Signer.MEMBER
+    ABOUT_REQUESTER: ClassVar[bool] = True
+    RETRACTABLE: ClassVar[bool] = True
+    ORDER_FREE: ClassVar[bool] = True
+    FORGETTABLE: ClassVar[bool] = True
 
     requester: RequesterRef
     scores: tuple[tuple[str, int], ...] = ()
@@ -699,6 +728,9 @@ class Flag(Body):
 
     TYPE: ClassVar[RecordType] = RecordType.FLAG
     SIGNER: ClassVar[Signer] = Signer.MEMBER
+    ABOUT_REQUESTER: ClassVar[bool] = True
+    RETRACTABLE: ClassVar[bool] = True
+    ORDER_FREE: ClassVar[bool] = True
 
     requester: RequesterRef
     target: str
@@ -747,6 +779,11 @@ class Appeal(Body):
 
     TYPE: ClassVar[RecordType] = RecordType.APPEAL
     SIGNER: ClassVar[Signer] = Signer.MEMBER
+    CITES: ClassVar[tuple[str, ...]] = ("follows",)
+    ABOUT_REQUESTER: ClassVar[bool] = True
+    RETRACTABLE: ClassVar[bool] = True
+    ORDER_FREE: ClassVar[bool] = True
+    FORGETTABLE: ClassVar[bool] = True
 
     requester: RequesterRef
     status: str
@@ -783,9 +820,6 @@ class Appeal(Body):
             }
         )
 
-    def references(self) -> tuple[bytes, ...]:
-        return (self.follows,) if self.follows is not None else ()
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Reply(Body):
@@ -793,6 +827,10 @@ class Reply(Body):
 
     TYPE: ClassVar[RecordType] = RecordType.REPLY
     SIGNER: ClassVar[Signer] = Signer.REQUESTER
+    CITES: ClassVar[tuple[str, ...]] = ("about",)
+    ABOUT_REQUESTER: ClassVar[bool] = True
+    ORDER_FREE: ClassVar[bool] = True
+    FORGETTABLE: ClassVar[bool] = True
 
     requester: RequesterRef
     text: str
@@ -813,9 +851,6 @@ class Reply(Body):
         return _drop_none(
             {"about": self.about, "requester": self.requester.to_value(), "text": self.text}
         )
-
-    def references(self) -> tuple[bytes, ...]:
-        return (self.about,) if self.about is not None else ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -873,6 +908,9 @@ class Retraction(Body):
 
     TYPE: ClassVar[RecordType] = RecordType.RETRACTION
     SIGNER: ClassVar[Signer] = Signer.MEMBER
+    CITES: ClassVar[tuple[str, ...]] = ("record",)
+    ORDER_FREE: ClassVar[bool] = True
+    FORGETTABLE: ClassVar[bool] = True
 
     record: bytes
     reason: str | None = None
@@ -889,9 +927,6 @@ class Retraction(Body):
     def to_value(self) -> dict[str, Any]:
         return _drop_none({"reason": self.reason, "record": self.record})
 
-    def references(self) -> tuple[bytes, ...]:
-        return (self.record,)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Proposal(Body):
@@ -899,6 +934,8 @@ class Proposal(Body):
 
     TYPE: ClassVar[RecordType] = RecordType.PROPOSAL
     SIGNER: ClassVar[Signer] = Signer.MEMBER_OR_COOP
+    CITES: ClassVar[tuple[str, ...]] = ("application",)
+    ORDER_FREE: ClassVar[bool] = True
 
     kind: ProposalKind
     pitch: str
@@ -978,9 +1015,6 @@ class Proposal(Body):
             }
         )
 
-    def references(self) -> tuple[bytes, ...]:
-        return (self.application,) if self.application is not None else ()
-
     @property
     def choices(self) -> tuple[str, ...]:
         """The choices a ballot may name on this proposal."""
@@ -997,6 +1031,9 @@ class Ballot(Body):
 
     TYPE: ClassVar[RecordType] = RecordType.BALLOT
     SIGNER: ClassVar[Signer] = Signer.MEMBER
+    CITES: ClassVar[tuple[str, ...]] = ("proposal",)
+    ORDER_FREE: ClassVar[bool] = True
+    FORGETTABLE: ClassVar[bool] = True
 
     proposal: bytes
     choice: str
@@ -1015,9 +1052,6 @@ class Ballot(Body):
     def to_value(self) -> dict[str, Any]:
         return {"choice": self.choice, "proposal": self.proposal}
 
-    def references(self) -> tuple[bytes, ...]:
-        return (self.proposal,)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Decision(Body):
@@ -1025,6 +1059,7 @@ class Decision(Body):
 
     TYPE: ClassVar[RecordType] = RecordType.DECISION
     SIGNER: ClassVar[Signer] = Signer.COOP
+    CITES: ClassVar[tuple[str, ...]] = ("proposal", "charter")
 
     proposal: bytes
     result: str
@@ -1091,9 +1126,6 @@ class Decision(Body):
             }
         )
 
-    def references(self) -> tuple[bytes, ...]:
-        return (self.proposal, self.charter)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Block(Body):
@@ -1101,6 +1133,7 @@ class Block(Body):
 
     TYPE: ClassVar[RecordType] = RecordType.BLOCK
     SIGNER: ClassVar[Signer] = Signer.COOP
+    CITES: ClassVar[tuple[str, ...]] = ("decision", "flags")
 
     requester: RequesterRef
     reason: FlagReason
@@ -1147,9 +1180,6 @@ class Block(Body):
             }
         )
 
-    def references(self) -> tuple[bytes, ...]:
-        return (self.decision,) if self.decision is not None else self.flags
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Unblock(Body):
@@ -1157,6 +1187,7 @@ class Unblock(Body):
 
     TYPE: ClassVar[RecordType] = RecordType.UNBLOCK
     SIGNER: ClassVar[Signer] = Signer.COOP
+    CITES: ClassVar[tuple[str, ...]] = ("block", "decision")
 
     requester: RequesterRef
     block: bytes
@@ -1187,9 +1218,6 @@ class Unblock(Body):
             }
         )
 
-    def references(self) -> tuple[bytes, ...]:
-        return (self.block,) + ((self.decision,) if self.decision is not None else ())
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Follow:
@@ -1217,6 +1245,7 @@ class FederationPolicy(Body):
 
     TYPE: ClassVar[RecordType] = RecordType.FEDERATION_POLICY
     SIGNER: ClassVar[Signer] = Signer.COOP
+    CITES: ClassVar[tuple[str, ...]] = ("decision",)
 
     follow: tuple[Follow, ...]
     adopt: tuple[AdoptRule, ...]
@@ -1280,9 +1309,6 @@ class FederationPolicy(Body):
             }
         )
 
-    def references(self) -> tuple[bytes, ...]:
-        return (self.decision,) if self.decision is not None else ()
-
 
 BODY_TYPES: Final[Mapping[RecordType, type[Body]]] = {
     cls.TYPE: cls
@@ -1309,3 +1335,14 @@ BODY_TYPES: Final[Mapping[RecordType, type[Body]]] = {
     )
 }
 assert set(BODY_TYPES) == set(RecordType)
+
+#: Record types derived from the body classes' traits.
+REQUESTER_TYPES: Final = frozenset(t for t, c in BODY_TYPES.items() if c.ABOUT_REQUESTER)
+RETRACTABLE_TYPES: Final = frozenset(t for t, c in BODY_TYPES.items() if c.RETRACTABLE)
+#: Signed by the co-op's own key, and never by it (records.md §3; a proposal may be either).
+COOP_SIGNED_TYPES: Final = frozenset(t for t, c in BODY_TYPES.items() if c.SIGNER is Signer.COOP)
+NOT_COOP_SIGNED_TYPES: Final = frozenset(
+    t
+    for t, c in BODY_TYPES.items()
+    if c.SIGNER in (Signer.MEMBER, Signer.APPLICANT, Signer.REQUESTER)
+)

@@ -14,7 +14,18 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from .bodies import BODY_TYPES, MAX_TS, MIN_TS, Body, RecordType, Signer, _did, _enum, _kind
+from .bodies import (
+    BODY_TYPES,
+    COOP_SIGNED_TYPES,
+    MAX_TS,
+    MIN_TS,
+    NOT_COOP_SIGNED_TYPES,
+    Body,
+    RecordType,
+    _did,
+    _enum,
+    _kind,
+)
 from .encoding import decode, encode
 from .errors import (
     DecodeError,
@@ -92,12 +103,9 @@ class Record:
             raise InvalidRecord(f"sig must be 64 bytes of binary, got {_kind(sig)}")
         body_cls = BODY_TYPES[rtype]
         body = body_cls.from_value(env["body"])
-        if body_cls.SIGNER is Signer.COOP and author != coop:
+        if rtype in COOP_SIGNED_TYPES and author != coop:
             raise InvalidRecord(f"a {rtype.value} record is signed by the co-op's own key")
-        if (
-            body_cls.SIGNER in (Signer.MEMBER, Signer.APPLICANT, Signer.REQUESTER)
-            and author == coop
-        ):
+        if rtype in NOT_COOP_SIGNED_TYPES and author == coop:
             raise InvalidRecord(f"a {rtype.value} record is not signed by the co-op's key")
         if body.to_value() != env["body"]:
             # Unreachable for canonical input unless a body type's schema is incomplete;

@@ -22,6 +22,8 @@ from typing import Final
 
 from .bodies import (
     DAY_MS,
+    REQUESTER_TYPES,
+    RETRACTABLE_TYPES,
     Appeal,
     Ballot,
     Block,
@@ -62,38 +64,6 @@ DEFAULT_MAX_SKEW_MS: Final = 5 * 60_000
 #: long expired, could count for a block dated far enough back, and a follower would have
 #: to keep every flag forever.
 BLOCK_BACKDATE_MS: Final = 60 * 60_000
-RETRACTABLE: Final = frozenset({RecordType.RATING, RecordType.FLAG, RecordType.APPEAL})
-#: Records about a requester (they carry ``requester``).
-REQUESTER_TYPES: Final = frozenset(
-    {RecordType.RATING, RecordType.FLAG, RecordType.APPEAL, RecordType.REPLY}
-)
-#: Records a governance-only state does not hold once their page is stored: the members'
-#: many records, which later records cite only by id (flags are held while they can count).
-_NOT_HELD: Final = frozenset(
-    {
-        RecordType.RATING,
-        RecordType.APPEAL,
-        RecordType.REPLY,
-        RecordType.RETRACTION,
-        RecordType.BALLOT,
-    }
-)
-#: The fields of each body that name another record of the log by its id.
-_CITES: Final = {
-    RecordType.CHARTER: ("decision",),
-    RecordType.MEMBER_ADMIT: ("ref",),
-    RecordType.MEMBER_REVOKE: ("ref",),
-    RecordType.ROLE_ASSIGN: ("decision",),
-    RecordType.APPEAL: ("follows",),
-    RecordType.REPLY: ("about",),
-    RecordType.RETRACTION: ("record",),
-    RecordType.PROPOSAL: ("application",),
-    RecordType.BALLOT: ("proposal",),
-    RecordType.DECISION: ("proposal",),
-    RecordType.BLOCK: ("decision",),
-    RecordType.UNBLOCK: ("block", "decision"),
-    RecordType.FEDERATION_POLICY: ("decision",),
-}
 #: A governance-only state forgets expired flags once the log's time is this far past them.
 _PRUNE_EVERY_MS: Final = DAY_MS
 
@@ -287,11 +257,7 @@ class CoopState:
         want: set[bytes] = set()
         for record in records:
             want.add(record.id)
-            body = record.body
-            for name in _CITES.get(record.type, ()):
-                cited = getattr(body, name)
-                if cited is not None:
-                    want.add(cited)
+            want.update(record.body.references())
         held, page, absent = self._entries, self._page, self._absent
         return frozenset(i for i in want if i not in held and i not in page and i not in absent)
 
@@ -594,7 +560,7 @@ class CoopState:
     def _check_retraction(self, record: Record, now_ms: int | None) -> None:
         body = record.body
         assert isinstance(body, Retraction)
-        e = self._ref(body.record, RETRACTABLE, "retracted record")
+        e = self._ref(body.record, RETRACTABLE_TYPES, "retracted record")
         if e.record.author != record.author:
             raise _reject("not_author", "members retract only their own records")
         if body.record in self._retracted:
@@ -798,7 +764,7 @@ class CoopState:
             self._log.append(entry)
         else:
             self._absent.discard(record.id)
-            (self._page if rtype in _NOT_HELD else self._entries)[record.id] = entry
+            (self._page if type(record.body).FORGETTABLE else self._entries)[record.id] = entry
         self.size += 1
         if record.ts > self._latest_ts:
             self._latest_ts = record.ts
