@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import copy
 import dataclasses
 import hashlib
 import logging
@@ -55,7 +54,14 @@ from coopfed.protocol.merkle import (
     tile_bytes,
 )
 from coopfed.protocol.records import Record, sign_record
-from coopfed.protocol.state import CoopState, Entry, ProposalInfo
+from coopfed.protocol.state import (
+    CoopState,
+    Entry,
+    ProposalInfo,
+    ProposalStatus,
+    batchable_prefix,
+    independent,
+)
 from coopfed.protocol.sync import verify_each
 
 from .config import Config
@@ -70,28 +76,13 @@ log = logging.getLogger(__name__)
 MAX_BATCH: Final = 1000
 #: Most concurrent submissions the node verifies, or commits, together (group commit).
 GROUP_MAX: Final = 512
-#: Record types members post whose admissibility depends on no other record posted with
-#: them except through ``references()`` (and, for retractions, their target): such records
-#: can be checked together against the committed state, each as if it came last.
-_BATCHABLE: Final = frozenset(
-    {
-        RecordType.RATING,
-        RecordType.FLAG,
-        RecordType.APPEAL,
-        RecordType.REPLY,
-        RecordType.RETRACTION,
-        RecordType.PROPOSAL,
-        RecordType.BALLOT,
-        RecordType.MEMBER_RESIGN,
-    }
-)
 #: Most entries one :meth:`Node.entries` call returns.
 MAX_ENTRIES: Final = 1000
 #: Longest an invite may stay valid.
 MAX_INVITE_TTL_S: Final = 90 * 86_400
 #: Upper bound on records one governance run signs (each is its own transaction).
 MAX_GOVERNANCE_STEPS: Final = 10_000
-PROPOSAL_STATUSES: Final = ("open", "closed", "decided")
+PROPOSAL_STATUSES: Final = tuple(s.value for s in ProposalStatus)
 
 
 class NotFound(RemoteProtocolError):
@@ -313,7 +304,7 @@ class Node:
                             exc.add_note(f"record {i} of the {len(new)} in this batch")
                             raise
                 else:
-                    scratch = fork_state(self.state)
+                    scratch = self.state.fork()
                     for i, record in enumerate(new):
                         try:
                             scratch.apply(record, now_ms=now_ms)
@@ -845,12 +836,6 @@ class Node:
     def _proposal_json(self, info: ProposalInfo, now_ms: int) -> dict[str, Any]:
         record = info.entry.record
         body = info.body
-        if info.decision is not None:
-            status = "decided"
-        elif now_ms >= body.closes:
-            status = "closed"
-        else:
-            status = "open"
         tally: dict[str, Any] | None
         try:
             # Decided proposals are shown as decided: counted when the decision was signed.
@@ -876,7 +861,7 @@ class Node:
             "ts": record.ts,
             "kind": body.kind.value,
             "body": record.to_json()["body"],
-            "status": status,
+            "status": info.status(now_ms).value,
             "tally": tally,
             "decision": None if info.decision is None else info.decision.record.id.hex(),
         }
@@ -898,7 +883,7 @@ class Node:
             "charter": None if charter is None else charter[0].hex(),
             "members": len(self.state.members()),
             "open_proposals": sum(
-                1 for p in self.state.proposals() if p.decision is None and now_ms < p.body.closes
+                1 for p in self.state.proposals() if p.status(now_ms) is ProposalStatus.OPEN
             ),
             "blocks": len(self.state.active_blocks()),
             "governance_due": pending,
@@ -1081,74 +1066,9 @@ def _chunks(records: Sequence[Record], n: int) -> list[Sequence[Record]]:
 _verify_records = verify_each
 
 
-def independent(records: Sequence[Record]) -> bool:
-    """Whether checking each record against the same state equals checking them in order.
-
-    True when every record is of a type members post (:data:`_BATCHABLE`), none cites or
-    repeats another of them, and no two retract the same record: what such a record's
-    check reads (its author's standing, the records it cites, the charter, the proposal it
-    votes on) is changed by none of the others' ``apply``.
-    """
-    return batchable_prefix(records) == len(records)
-
-
-def batchable_prefix(records: Sequence[Record]) -> int:
-    """How many of the first ``records`` are :func:`independent` (at least one)."""
-    seen: set[bytes] = set()
-    for i, record in enumerate(records):
-        if record.type not in _BATCHABLE:
-            return max(i, 1)
-        refs = record.body.references()
-        if record.id in seen or any(r in seen for r in refs):
-            return max(i, 1)
-        seen.add(record.id)
-        if record.type is RecordType.RETRACTION:
-            seen.update(refs)
-    return len(records)
-
-
 def invite_hash(token: str) -> bytes:
     """What the node stores of an invite token, and what the admit record cites: SHA-256."""
     return hashlib.sha256(token.encode("utf-8")).digest()
-
-
-def fork_state(state: CoopState) -> CoopState:
-    """A copy of ``state`` that can be applied to without changing the original.
-
-    Containers are copied all the way down and mutable dataclasses cloned; records,
-    entries and other frozen values are shared, since nothing ever changes them. (A deep
-    copy would copy every record of the log for each batch.)
-    """
-    clone = copy.copy(state)
-    for name in _attributes(state):
-        setattr(clone, name, _clone(getattr(state, name)))
-    return clone
-
-
-def _attributes(obj: object) -> list[str]:
-    names = list(getattr(obj, "__dict__", {}))
-    for cls in type(obj).__mro__:
-        names.extend(s for s in getattr(cls, "__slots__", ()) if hasattr(obj, s))
-    return names
-
-
-def _clone(value: Any) -> Any:
-    if isinstance(value, dict):
-        out = copy.copy(value)
-        for k, v in value.items():
-            out[k] = _clone(v)
-        return out
-    if isinstance(value, list):
-        return [_clone(v) for v in value]
-    if isinstance(value, set):
-        return set(value)
-    params = getattr(type(value), "__dataclass_params__", None)
-    if params is not None and not params.frozen and not isinstance(value, type):
-        return dataclasses.replace(
-            value,
-            **{f.name: _clone(getattr(value, f.name)) for f in dataclasses.fields(value) if f.init},
-        )
-    return value
 
 
 def _block_review(record: Record) -> int:

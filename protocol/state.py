@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Final
 
 from .bodies import (
@@ -76,6 +77,14 @@ class Entry:
     record: Record
 
 
+class ProposalStatus(StrEnum):
+    """Where a proposal stands at a given time."""
+
+    OPEN = "open"  # ballots are taken
+    CLOSED = "closed"  # its window has closed; its decision is due
+    DECIDED = "decided"  # its decision is in the log
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ProposalInfo:
     """A proposal, the roster eligible on it, the ballots cast, and its decision if any."""
@@ -91,6 +100,12 @@ class ProposalInfo:
         body = self.entry.record.body
         assert isinstance(body, Proposal)
         return body
+
+    def status(self, now_ms: int) -> ProposalStatus:
+        """Decided once its decision is in the log; else open until ``closes``, then closed."""
+        if self.decision is not None:
+            return ProposalStatus.DECIDED
+        return ProposalStatus.OPEN if now_ms < self.body.closes else ProposalStatus.CLOSED
 
     def tally(self, charter: Charter, now_ms: int) -> Tally:
         return tally(
@@ -328,35 +343,56 @@ class CoopState:
             raise LocalProtocolError(f"no charter precedes index {index}")
         return found
 
-    def copy(self) -> CoopState:
+    def fork(self) -> CoopState:
         """An independent copy: apply records to it without touching this state.
 
-        Records are immutable and shared; every container is copied.
+        Records, entries and charters are immutable and shared; every container that
+        ``apply``, ``provide``, ``settle`` or ``due`` changes is copied, as deep as they
+        change it. The time it takes follows what the state holds: the whole log when
+        ``keep_all``, the co-op's governance otherwise.
         """
-        other = CoopState.__new__(CoopState)
-        for name in _SLOTS:
-            value = getattr(self, name)
-            if name == "_proposals":
-                value = {
-                    k: _Proposal(
-                        entry=p.entry,
-                        charter_id=p.charter_id,
-                        roster=p.roster,
-                        ballots=list(p.ballots),
-                        decision=p.decision,
-                    )
-                    for k, p in value.items()
-                }
-            elif name == "_intervals":
-                value = {k: [list(iv) for iv in v] for k, v in value.items()}
-            elif isinstance(value, dict):
-                value = {
-                    k: (list(v) if isinstance(v, list) else set(v) if isinstance(v, set) else v)
-                    for k, v in value.items()
-                }
-            elif isinstance(value, list | set):
-                value = type(value)(value)
-            setattr(other, name, value)
+        other = CoopState(self.coop, max_skew_ms=self.max_skew_ms, keep_all=self.keep_all)
+        other.size = self.size
+        other._entries = dict(self._entries)
+        other._log = list(self._log)
+        other._page = dict(self._page)
+        other._absent = set(self._absent)
+        other._latest_ts = self._latest_ts
+        other._pruned_at = self._pruned_at
+        other._expiring = list(self._expiring)
+        other._cited_expired = list(self._cited_expired)
+        other._admits = {k: list(v) for k, v in self._admits.items()}
+        other._charter_entries = list(self._charter_entries)
+        other._charter = self._charter
+        other._charters = dict(self._charters)
+        other._founding = self._founding
+        other._intervals = {k: [list(iv) for iv in v] for k, v in self._intervals.items()}
+        other._current = set(self._current)
+        other._proposals = {
+            k: _Proposal(
+                entry=p.entry,
+                charter_id=p.charter_id,
+                roster=p.roster,
+                ballots=list(p.ballots),
+                decision=p.decision,
+            )
+            for k, p in self._proposals.items()
+        }
+        other._consumed = set(self._consumed)
+        other._invites_used = set(self._invites_used)
+        other._blocks = dict(self._blocks)
+        other._cited_flags = set(self._cited_flags)
+        other._flags = {k: list(v) for k, v in self._flags.items()}
+        other._flags_until = dict(self._flags_until)
+        other._flags_last = dict(self._flags_last)
+        other._live = dict(self._live)  # its values are replaced, never changed
+        other._about = {k: list(v) for k, v in self._about.items()}
+        other._retracted = set(self._retracted)
+        other._requester_keys = {k: set(v) for k, v in self._requester_keys.items()}
+        other._aliases = dict(self._aliases)
+        other._policy = self._policy
+        other._roles = dict(self._roles)
+        other._resigned = dict(self._resigned)
         return other
 
     def is_retracted(self, rid: bytes) -> bool:
@@ -954,6 +990,33 @@ class CoopState:
         return []
 
 
+def independent(records: Sequence[Record]) -> bool:
+    """Whether checking each record against the same state equals checking them in order.
+
+    True when every record's type is ``ORDER_FREE`` (see :class:`.bodies.Body`), none
+    cites or repeats another of them, and no two retract the same record: what such a
+    record's check reads (its author's standing, the records it cites, the charter, the
+    proposal it votes on) is changed by none of the others' ``apply``.
+    """
+    return batchable_prefix(records) == len(records)
+
+
+def batchable_prefix(records: Sequence[Record]) -> int:
+    """How many of the first ``records`` are :func:`independent` (at least one, if any)."""
+    seen: set[bytes] = set()
+    for i, record in enumerate(records):
+        body = record.body
+        if not body.ORDER_FREE:
+            return max(i, 1)
+        refs = body.references()
+        if record.id in seen or any(r in seen for r in refs):
+            return max(i, 1)
+        seen.add(record.id)
+        if isinstance(body, Retraction):
+            seen.update(refs)  # a second retraction of the same record depends on the first
+    return len(records)
+
+
 def _flag(record: Record) -> Flag:
     body = record.body
     assert isinstance(body, Flag)
@@ -988,8 +1051,3 @@ _CHECKS = {
     RecordType.UNBLOCK: CoopState._check_unblock,
     RecordType.FEDERATION_POLICY: CoopState._check_policy,
 }
-
-
-_SLOTS: Final = tuple(
-    vars(CoopState("did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp")).keys()
-)
