@@ -168,8 +168,6 @@ class CoopState:
         # keep_all=False: held flags by expiry (a heap), and expired ones a block still cites
         self._expiring: list[tuple[int, bytes, RequesterRef]] = []
         self._cited_expired: list[tuple[int, bytes, RequesterRef]] = []
-        self._admits: dict[str, list[Entry]] = {}
-        self._charter_entries: list[Entry] = []
         self._charter: Entry | None = None
         self._charters: dict[bytes, Charter] = {}
         self._founding = True
@@ -325,24 +323,6 @@ class CoopState:
                 self._flags_until.pop(requester, None)
                 self._flags_last.pop(requester, None)
 
-    def admission(self, did: str, before: int) -> Entry | None:
-        """The latest ``member.admit`` of ``did`` at an index below ``before``."""
-        found = None
-        for e in self._admits.get(did, ()):
-            if e.index < before:
-                found = e
-        return found
-
-    def charter_at(self, index: int) -> Entry:
-        """The charter in force for the entry at ``index`` (the latest before it)."""
-        found = None
-        for e in self._charter_entries:
-            if e.index < index or (index == 0 and e.index == 0):
-                found = e
-        if found is None:
-            raise LocalProtocolError(f"no charter precedes index {index}")
-        return found
-
     def fork(self) -> CoopState:
         """An independent copy: apply records to it without touching this state.
 
@@ -361,8 +341,6 @@ class CoopState:
         other._pruned_at = self._pruned_at
         other._expiring = list(self._expiring)
         other._cited_expired = list(self._cited_expired)
-        other._admits = {k: list(v) for k, v in self._admits.items()}
-        other._charter_entries = list(self._charter_entries)
         other._charter = self._charter
         other._charters = dict(self._charters)
         other._founding = self._founding
@@ -812,12 +790,10 @@ class CoopState:
         if isinstance(body, Charter):
             self._charter = entry
             self._charters[record.id] = body
-            self._charter_entries.append(entry)
             if body.decision is not None:
                 self._consumed.add(body.decision)
         elif isinstance(body, MemberAdmit):
             self._intervals.setdefault(body.member, []).append([entry.index, None])
-            self._admits.setdefault(body.member, []).append(entry)
             self._current.add(body.member)
             if body.via == "invite" and body.ref is not None:
                 self._invites_used.add(body.ref)
