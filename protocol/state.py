@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Final
+from typing import Final, TypeVar
 
 from .bodies import (
     DAY_MS,
@@ -50,7 +50,8 @@ from .bodies import (
     Signer,
     Unblock,
 )
-from .errors import LocalProtocolError, RecordRejected
+from .encoding import decode, encode
+from .errors import LocalProtocolError, RecordRejected, RemoteProtocolError
 from .governance import Tally, check_decision, provisional_block_flags, tally
 from .records import Record
 
@@ -65,6 +66,9 @@ DEFAULT_MAX_SKEW_MS: Final = 5 * 60_000
 #: long expired, could count for a block dated far enough back, and a follower would have
 #: to keep every flag forever.
 BLOCK_BACKDATE_MS: Final = 60 * 60_000
+_T = TypeVar("_T")
+#: The version of :meth:`CoopState.snapshot`'s format.
+SNAPSHOT_VERSION: Final = 1
 #: A governance-only state forgets expired flags once the log's time is this far past them.
 _PRUNE_EVERY_MS: Final = DAY_MS
 
@@ -372,6 +376,86 @@ class CoopState:
         other._roles = dict(self._roles)
         other._resigned = dict(self._resigned)
         return other
+
+    # ------------------------------------------------------------------ snapshots
+
+    def snapshot(self) -> bytes:
+        """All a governance-only state holds, as canonical MessagePack (spec/state.md §9).
+
+        Taken between pages (after ``settle``) of a ``keep_all=False`` state;
+        :meth:`from_snapshot` gives back a state that admits, lists as ``due`` and
+        snapshots exactly as this one does. Node-local, never on the wire: a node keeps
+        it beside its stored log so that opening does not replay the whole log.
+        """
+        if self.keep_all:
+            raise LocalProtocolError("only a governance-only state (keep_all=False) is snapshotted")
+        if self._page or self._absent:
+            raise LocalProtocolError("a state is snapshotted between pages: settle() first")
+
+        def rid(e: Entry | None) -> bytes | None:
+            return None if e is None else e.record.id
+
+        def req(r: RequesterRef) -> dict[str, str]:
+            return r.to_value()
+
+        held = sorted(self._entries.values(), key=lambda e: e.index)
+        # Dicts are written as arrays of pairs in their order (due() lists in that order);
+        # sets are sorted, so that equal states give equal bytes.
+        return encode(
+            {
+                "v": SNAPSHOT_VERSION,
+                "coop": self.coop,
+                "size": self.size,
+                "latest_ts": self._latest_ts,
+                "pruned_at": self._pruned_at,
+                "founding": self._founding,
+                "entries": [[e.index, e.record.raw] for e in held],
+                "charter": rid(self._charter),
+                "expiring": [fid for _, fid, _ in self._expiring],
+                "cited_expired": [fid for _, fid, _ in self._cited_expired],
+                "intervals": [[did, ivs] for did, ivs in self._intervals.items()],
+                "current": sorted(self._current),
+                "proposals": [
+                    [
+                        pid,
+                        p.charter_id,
+                        sorted(p.roster),
+                        [[b.index, b.record.raw] for b in p.ballots],
+                        rid(p.decision),
+                    ]
+                    for pid, p in self._proposals.items()
+                ],
+                "consumed": sorted(self._consumed),
+                "invites_used": sorted(self._invites_used),
+                "blocks": [e.record.id for e in self._blocks.values()],
+                "cited_flags": sorted(self._cited_flags),
+                "flags": [[req(r), [e.record.id for e in es]] for r, es in self._flags.items()],
+                "flags_until": [[req(r), t] for r, t in self._flags_until.items()],
+                "flags_last": [[req(r), t] for r, t in self._flags_last.items()],
+                "retracted": sorted(self._retracted),
+                "requester_keys": [[req(r), sorted(k)] for r, k in self._requester_keys.items()],
+                "aliases": [[req(a), req(b)] for a, b in self._aliases.items()],
+                "policy": rid(self._policy),
+                "roles": [[role, did] for role, did in self._roles.items()],
+                "resigned": [[did, r] for did, r in self._resigned.items()],
+            }
+        )
+
+    @classmethod
+    def from_snapshot(
+        cls, coop: str, data: bytes, *, max_skew_ms: int = DEFAULT_MAX_SKEW_MS
+    ) -> CoopState:
+        """The governance-only state :meth:`snapshot` wrote, or ``LocalProtocolError``.
+
+        Held records are decoded without a signature check (they were verified before
+        they were stored). Anything malformed or inconsistent raises: replay the log then.
+        """
+        state = cls(coop, max_skew_ms=max_skew_ms, keep_all=False)
+        try:
+            _Restore(state, decode(data, max_size=max(len(data), 1))).run()
+        except RemoteProtocolError as exc:  # a record or a value that does not decode
+            raise LocalProtocolError(f"malformed state snapshot: {exc.message}") from exc
+        return state
 
     def is_retracted(self, rid: bytes) -> bool:
         return rid in self._retracted
@@ -1009,6 +1093,165 @@ def main_reason(records: Iterable[Record]) -> FlagReason:
     """The commonest reason among flags; ties go to the reason first in bytewise order."""
     counts = Counter(_flag(r).reason for r in records)
     return min(counts, key=lambda reason: (-counts[reason], reason.value.encode()))
+
+
+class _Restore:
+    """Reads a snapshot into a fresh governance-only state, checking each part as it goes."""
+
+    FIELDS: Final = frozenset(
+        {
+            "v", "coop", "size", "latest_ts", "pruned_at", "founding", "entries", "charter",
+            "expiring", "cited_expired", "intervals", "current", "proposals", "consumed",
+            "invites_used", "blocks", "cited_flags", "flags", "flags_until", "flags_last",
+            "retracted", "requester_keys", "aliases", "policy", "roles", "resigned",
+        }
+    )  # fmt: skip
+
+    def __init__(self, state: CoopState, snap: object) -> None:
+        self.state = state
+        self.m = _of(dict, snap, "the snapshot")
+        self.held: dict[bytes, Entry] = {}
+
+    def run(self) -> None:
+        st, m = self.state, self.m
+        if set(m) != self.FIELDS:
+            raise _bad(f"fields {sorted(set(m) ^ self.FIELDS)} missing or unknown")
+        if m["v"] != SNAPSHOT_VERSION:
+            raise _bad(f"version {m['v']!r}, this code reads {SNAPSHOT_VERSION}")
+        if m["coop"] != st.coop:
+            raise _bad(f"it is co-op {m['coop']!r}'s, not {st.coop}'s")
+        st.size = _uint(m["size"], "size")
+        st._latest_ts = _uint(m["latest_ts"], "latest_ts")
+        st._pruned_at = _uint(m["pruned_at"], "pruned_at")
+        st._founding = _of(bool, m["founding"], "founding")
+        last = -1
+        for index, raw in self._pairs("entries"):
+            entry = self._entry(index, raw, "entries")
+            if entry.index <= last or type(entry.record.body).FORGETTABLE:
+                raise _bad("entries must be held ones, in log order")
+            last = entry.index
+            self.held[entry.record.id] = entry
+        st._entries = dict(self.held)
+        for e in st._entries.values():
+            if isinstance(e.record.body, Charter):
+                st._charters[e.record.id] = e.record.body
+        st._charter = self._opt(m["charter"], RecordType.CHARTER, "charter")
+        st._expiring = [self._flag_key(x, "expiring") for x in _of(list, m["expiring"], "expiring")]
+        st._cited_expired = [
+            self._flag_key(x, "cited_expired")
+            for x in _of(list, m["cited_expired"], "cited_expired")
+        ]
+        for did, ivs in self._pairs("intervals"):
+            st._intervals[_of(str, did, "intervals")] = [
+                [_uint(a, "intervals"), None if r is None else _uint(r, "intervals")]
+                for a, r in (_pair(iv, "intervals") for iv in _of(list, ivs, "intervals"))
+            ]
+        st._current = set(self._texts("current"))
+        for item in _of(list, m["proposals"], "proposals"):
+            pid, charter_id, roster, ballots, decision = _tuple(item, 5, "proposals")
+            p = _Proposal(
+                entry=self._get(pid, RecordType.PROPOSAL, "proposals"),
+                charter_id=self._get(charter_id, RecordType.CHARTER, "proposals").record.id,
+                roster=frozenset(_of(str, d, "roster") for d in _of(list, roster, "roster")),
+                ballots=[
+                    self._entry(i, r, "ballots")
+                    for i, r in (_pair(b, "ballots") for b in _of(list, ballots, "ballots"))
+                ],
+                decision=self._opt(decision, RecordType.DECISION, "proposals"),
+            )
+            st._proposals[p.entry.record.id] = p
+        st._consumed = set(self._digests("consumed"))
+        st._invites_used = set(self._digests("invites_used"))
+        for bid in _of(list, m["blocks"], "blocks"):
+            e = self._get(bid, RecordType.BLOCK, "blocks")
+            st._blocks[_block(e.record).requester] = e
+        st._cited_flags = set(self._digests("cited_flags"))
+        for r, ids in self._pairs("flags"):
+            flags = [self._get(i, RecordType.FLAG, "flags") for i in _of(list, ids, "flags")]
+            st._flags[_requester(r)] = flags
+        for name, table in (("flags_until", st._flags_until), ("flags_last", st._flags_last)):
+            for r, t in self._pairs(name):
+                table[_requester(r)] = _uint(t, name)
+        st._retracted = set(self._digests("retracted"))
+        for r, keys in self._pairs("requester_keys"):
+            st._requester_keys[_requester(r)] = {
+                _of(str, k, "requester_keys") for k in _of(list, keys, "requester_keys")
+            }
+        for a, b in self._pairs("aliases"):
+            st._aliases[_requester(a)] = _requester(b)
+        st._policy = self._opt(m["policy"], RecordType.FEDERATION_POLICY, "policy")
+        for role, did in self._pairs("roles"):
+            st._roles[_of(str, role, "roles")] = _of(str, did, "roles")
+        for did, rid in self._pairs("resigned"):
+            resignation = self._get(rid, RecordType.MEMBER_RESIGN, "resigned")
+            st._resigned[_of(str, did, "resigned")] = resignation.record.id
+
+    def _pairs(self, name: str) -> list[tuple[object, object]]:
+        return [_pair(x, name) for x in _of(list, self.m[name], name)]
+
+    def _digests(self, name: str) -> list[bytes]:
+        return [_of(bytes, x, name) for x in _of(list, self.m[name], name)]
+
+    def _texts(self, name: str) -> list[str]:
+        return [_of(str, x, name) for x in _of(list, self.m[name], name)]
+
+    def _entry(self, index: object, raw: object, what: str) -> Entry:
+        i = _uint(index, what)
+        if i >= self.state.size:
+            raise _bad(f"{what}: entry {i} is beyond the log of {self.state.size}")
+        # Verified before it was stored; decoding still checks its schema.
+        record = Record.from_bytes(_of(bytes, raw, what), verify=False)
+        if record.coop != self.state.coop:
+            raise _bad(f"{what}: entry {i} is another co-op's")
+        return Entry(i, record)
+
+    def _get(self, rid: object, rtype: RecordType, what: str) -> Entry:
+        e = self.held.get(_of(bytes, rid, what))
+        if e is None or e.record.type is not rtype:
+            raise _bad(f"{what}: no held {rtype.value} {_of(bytes, rid, what).hex()}")
+        return e
+
+    def _opt(self, rid: object, rtype: RecordType, what: str) -> Entry | None:
+        return None if rid is None else self._get(rid, rtype, what)
+
+    def _flag_key(self, fid: object, what: str) -> tuple[int, bytes, RequesterRef]:
+        e = self._get(fid, RecordType.FLAG, what)
+        body = _flag(e.record)
+        return body.expires, e.record.id, body.requester
+
+
+def _bad(what: str) -> LocalProtocolError:
+    return LocalProtocolError(f"malformed state snapshot: {what}")
+
+
+def _of(kind: type[_T], value: object, what: str) -> _T:
+    if type(value) is not kind:
+        raise _bad(f"{what} must be {kind.__name__}, got {type(value).__name__}")
+    assert isinstance(value, kind)
+    return value
+
+
+def _uint(value: object, what: str) -> int:
+    n = _of(int, value, what)
+    if n < 0:
+        raise _bad(f"{what} must not be negative")
+    return n
+
+
+def _tuple(value: object, n: int, what: str) -> list[object]:
+    items = _of(list, value, what)
+    if len(items) != n:
+        raise _bad(f"{what}: each item has {n} parts, got {len(items)}")
+    return items
+
+
+def _pair(value: object, what: str) -> tuple[object, object]:
+    a, b = _tuple(value, 2, what)
+    return a, b
+
+
+def _requester(value: object) -> RequesterRef:
+    return RequesterRef.from_value(value)
 
 
 _CHECKS = {
