@@ -46,9 +46,9 @@ from coopfed.protocol.sync import (
     FetchCheckpoint,
     FetchConsistency,
     FetchEntries,
+    FetchPageProof,
     LogInvalid,
     LookUp,
-    Phase,
     Refused,
     Stale,
     StorePage,
@@ -583,7 +583,6 @@ class Federation:
         )
         todo: list[Action] = session.start()
         note: bytes | None = None
-        asked: FetchEntries | None = None
         pages = 0
         # What the session will ask for next — the page proof of the entries it asked for,
         # and the page after them — is fetched while it checks and stores this page.
@@ -595,15 +594,13 @@ class Federation:
                     note = await source.checkpoint()
                     todo += session.receive_checkpoint(note)
                 elif isinstance(a, FetchConsistency):
-                    if session.phase is Phase.AWAIT_CONSISTENCY:
-                        proof = await source.consistency(a.old, a.new, full=True)
-                        todo += session.receive_consistency(proof)
-                    else:
-                        task = ahead.pop(("proof", a.old, a.new), None)
-                        proof = await (task or source.consistency(a.old, a.new, full=False))
-                        todo += session.receive_page_proof(proof)
+                    proof = await source.consistency(a.old, a.new, full=True)
+                    todo += session.receive_consistency(proof)
+                elif isinstance(a, FetchPageProof):
+                    task = ahead.pop(("proof", a.old, a.new), None)
+                    proof = await (task or source.consistency(a.old, a.new, full=False))
+                    todo += session.receive_page_proof(proof)
                 elif isinstance(a, FetchEntries):
-                    asked = a
                     target = session.verified
                     assert target is not None
                     task = ahead.pop(("entries", a.start, a.end), None)
@@ -657,23 +654,14 @@ class Federation:
                         reason=f"serves an older checkpoint (size {a.size})",
                     )
                 elif isinstance(a, Refused):
-                    first = end = None
-                    if a.index is not None:
-                        first, end = a.index, a.index + 1
-                    elif (
-                        session.phase is Phase.FAILED
-                        and asked is not None
-                        and a.code != "checkpoint"
-                    ):
-                        first, end = asked.start, asked.end
                     await self.peers.add_refusal(
                         did,
                         source=source.base,
                         code=a.code,
                         reason=a.reason,
                         now_ms=now,
-                        first_idx=first,
-                        end_idx=end,
+                        first_idx=a.start,
+                        end_idx=a.end,
                     )
                     return SyncOutcome(
                         coop=did, result="refused", source=source.base, code=a.code, reason=a.reason

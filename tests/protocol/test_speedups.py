@@ -248,6 +248,7 @@ def test_a_page_verifier_sees_whole_pages_and_its_verdict_is_reported_in_order()
     from coopfed.protocol.sync import (
         FetchCheckpoint,
         FetchEntries,
+        FetchPageProof,
         LogInvalid,
         StorePage,
         SyncSession,
@@ -287,8 +288,8 @@ def test_a_page_verifier_sees_whole_pages_and_its_verdict_is_reported_in_order()
             todo += s.receive_checkpoint(peer.checkpoint())
         elif isinstance(a, FetchEntries):
             todo += s.receive_entries(peer.raws[a.start : a.end])
-        elif type(a).__name__ == "FetchConsistency":
-            todo += s.receive_page_proof(peer.tree.consistency_proof(a.old, a.new))  # type: ignore[attr-defined]
+        elif isinstance(a, FetchPageProof):
+            todo += s.receive_page_proof(peer.tree.consistency_proof(a.old, a.new))
         elif isinstance(a, StorePage):
             stored += [r.raw for r in a.records]
         elif isinstance(a, LogInvalid):
