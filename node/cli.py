@@ -54,6 +54,7 @@ from coopfed.protocol.merkle import (
     leaf_hash,
     root_at,
     root_from_leaf_hashes,
+    split_entry_bundle,
     tile_path,
     tile_reader,
 )
@@ -1143,19 +1144,10 @@ def log_verify(node_url: str, expected: str | None) -> None:
 
 
 def _split_bundle(data: bytes, width: int, n: int) -> list[bytes]:
-    out = []
-    pos = 0
-    while pos < len(data):
-        if pos + 2 > len(data):
-            raise CliError(f"FAILED: entry bundle {n} is truncated")
-        length = int.from_bytes(data[pos : pos + 2], "big")
-        out.append(data[pos + 2 : pos + 2 + length])
-        pos += 2 + length
-        if pos > len(data):
-            raise CliError(f"FAILED: entry bundle {n} is truncated")
-    if len(out) != width:
-        raise CliError(f"FAILED: entry bundle {n} holds {len(out)} entries, expected {width}")
-    return out
+    try:
+        return split_entry_bundle(data, width)
+    except RemoteProtocolError as exc:
+        raise CliError(f"FAILED: entry bundle {n}: {exc.message}") from None
 
 
 @cli.command()

@@ -35,6 +35,7 @@ from coopfed.protocol.merkle import (
     NodeReader,
     consistency_proof,
     entries_path,
+    split_entry_bundle,
     tile_path,
     tile_reader,
 )
@@ -223,24 +224,11 @@ def _snippet(body: bytes) -> str:
 
 
 def split_bundle(data: bytes, width: int, where: str) -> list[bytes]:
-    """A C2SP entry bundle: ``width`` entries, each a 2-byte big-endian length then its bytes."""
-    out = []
-    pos = 0
-    while pos < len(data):
-        if pos + 2 > len(data):
-            raise FetchError(f"{where}: truncated length", code="bad_entry_bundle", bad_data=True)
-        length = int.from_bytes(data[pos : pos + 2], "big")
-        if pos + 2 + length > len(data):
-            raise FetchError(f"{where}: truncated entry", code="bad_entry_bundle", bad_data=True)
-        out.append(data[pos + 2 : pos + 2 + length])
-        pos += 2 + length
-    if len(out) != width:
-        raise FetchError(
-            f"{where} holds {len(out)} entries, expected {width}",
-            code="bad_entry_bundle",
-            bad_data=True,
-        )
-    return out
+    """A C2SP entry bundle's ``width`` entries; bad framing is the source's bad data."""
+    try:
+        return split_entry_bundle(data, width)
+    except RemoteProtocolError as exc:
+        raise FetchError(f"{where}: {exc.message}", code=exc.code, bad_data=True) from None
 
 
 class Source:

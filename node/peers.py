@@ -49,6 +49,7 @@ from coopfed.protocol.merkle import (
     Node,
     NodeReader,
     consistency_proof,
+    encode_entry_bundle,
     inclusion_proof,
     leaf_hash,
     tile_available,
@@ -655,7 +656,7 @@ class Peers:
                     .order_by(peer_records.c.idx)
                 )
             ]
-        return b"".join(len(r).to_bytes(2, "big") + r for r in raws)
+        return encode_entry_bundle(raws)
 
     async def consistency_proof(self, did: str, old: int, new: int) -> list[bytes]:
         size = await self.stored_size(did)

@@ -48,6 +48,7 @@ from coopfed.protocol.merkle import (
     TILE_WIDTH,
     Frontier,
     consistency_proof,
+    encode_entry_bundle,
     inclusion_proof,
     leaf_hash,
     tile_available,
@@ -758,7 +759,7 @@ class Node:
                 code="tile_not_available",
             )
         raws = await self.store.entries(start, start + width)
-        return b"".join(len(r).to_bytes(2, "big") + r for r in raws)
+        return encode_entry_bundle(raws)
 
     # ------------------------------------------------------------------ reading the co-op
 
