@@ -22,6 +22,16 @@ from .errors import InvalidIdentity, LocalProtocolError, PolicyError
 from .identity import public_key_from_did
 from .records import Record
 
+__all__ = [
+    "Blocklist",
+    "BlocklistEntry",
+    "EntryStatus",
+    "Explanation",
+    "Source",
+    "effective_blocklist",
+    "requester_key",
+]
+
 
 class EntryStatus(StrEnum):
     """What the co-op does with a requester on its blocklist."""

@@ -19,6 +19,47 @@ from typing import Any, ClassVar, Final, Self, TypeVar
 from .errors import InvalidIdentity, InvalidRecord
 from .identity import canonical_did
 
+__all__ = [
+    "BODY_TYPES",
+    "COOP_SIGNED_TYPES",
+    "DAY_MS",
+    "MAX_TS",
+    "MIN_TS",
+    "NOT_COOP_SIGNED_TYPES",
+    "REQUESTER_CACHE_SIZE",
+    "REQUESTER_TYPES",
+    "RETRACTABLE_TYPES",
+    "SCORE_DIMENSIONS",
+    "AdoptRule",
+    "Appeal",
+    "Ballot",
+    "Block",
+    "BlockRule",
+    "Body",
+    "Charter",
+    "Decision",
+    "FederationPolicy",
+    "Flag",
+    "FlagReason",
+    "Follow",
+    "MemberAdmit",
+    "MemberApply",
+    "MemberResign",
+    "MemberRevoke",
+    "Proposal",
+    "ProposalKind",
+    "Rating",
+    "RecordType",
+    "Reply",
+    "RequesterAlias",
+    "RequesterKey",
+    "RequesterRef",
+    "Retraction",
+    "RoleAssign",
+    "Signer",
+    "Unblock",
+]
+
 #: Requesters whose :class:`RequesterRef` decoding shares (one value each, not one per record).
 REQUESTER_CACHE_SIZE: Final = 65536
 #: Timestamps are Unix milliseconds within [2020-01-01, 2200-01-01).
@@ -31,7 +72,7 @@ _REQUESTER_ID_RE: Final = re.compile(r"[\x21-\x7e]{1,128}")
 _ROLE_RE: Final = re.compile(r"[a-z][a-z0-9_]{0,31}")
 _CHOICE_RE: Final = re.compile(r"[a-z][a-z0-9_.:-]{0,63}")
 
-E = TypeVar("E", bound=StrEnum)
+_E = TypeVar("_E", bound=StrEnum)
 
 
 class RecordType(StrEnum):
@@ -176,7 +217,7 @@ class _Fields:
             return None
         return _did(v, f"{self.path}.{key}")
 
-    def enum(self, key: str, enum: type[E], *, required: bool = True) -> E | None:
+    def enum(self, key: str, enum: type[_E], *, required: bool = True) -> _E | None:
         v = self._get(key, required)
         if v is None:
             return None
@@ -257,7 +298,7 @@ def _did(v: object, path: str) -> str:
         raise InvalidRecord(f"{path}: {exc.message}") from None
 
 
-def _enum(v: object, enum: type[E], path: str) -> E:
+def _enum(v: object, enum: type[_E], path: str) -> _E:
     if type(v) is not str or v not in enum._value2member_map_:
         allowed = ", ".join(m.value for m in enum)
         raise InvalidRecord(f"{path} must be one of: {allowed}; got {v!r}")

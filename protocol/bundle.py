@@ -62,6 +62,7 @@ __all__ = [
     "MAX_PROOF_HASHES",
     "Bundle",
     "BundleEntry",
+    "InclusionProof",
     "Verdict",
     "build_block_bundle",
     "build_decision_bundle",

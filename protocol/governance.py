@@ -37,6 +37,7 @@ __all__ = [
     "check_decision",
     "idea_launched",
     "provisional_block_flags",
+    "roster_root",
     "tally",
 ]
 

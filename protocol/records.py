@@ -34,11 +34,21 @@ from .errors import (
     RemoteProtocolError,
 )
 from .identity import (
-    Identity,
     SigningIdentity,
     public_key_from_did,
     verify_signature,
 )
+
+__all__ = [
+    "ENVELOPE_KEYS",
+    "FORMAT_VERSION",
+    "MAX_RECORD_SIZE",
+    "SIGNING_DOMAIN",
+    "Record",
+    "record_id",
+    "sign_record",
+    "signing_input",
+]
 
 FORMAT_VERSION: Final = 1
 SIGNING_DOMAIN: Final = b"coopfed/record/v1\x00"
@@ -68,8 +78,9 @@ class Record:
     def from_bytes(cls, data: bytes, *, verify: bool = True) -> Record:
         """Decode, validate and (unless ``verify`` is false) check the signature, or raise.
 
-        ``verify=False`` is for callers that checked the signatures of a whole batch at
-        once (``verify_batch``); everything else is still checked.
+        ``verify=False`` is for records whose signature is checked elsewhere: stored after
+        it verified, or one of a page checked at once (a :data:`.sync.PageVerifier`);
+        everything else is still checked.
         """
         if len(data) > MAX_RECORD_SIZE:
             raise InvalidRecord(
@@ -133,10 +144,6 @@ class Record:
 
     def verify_signature(self) -> None:
         verify_signature(public_key_from_did(self.author), self.signing_bytes(), self.sig)
-
-    @property
-    def author_identity(self) -> Identity:
-        return Identity.from_did(self.author)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON view for people and tools (bytes as hex); not the signed form."""

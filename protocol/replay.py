@@ -21,7 +21,7 @@ from .records import Record
 from .state import CoopState, Entry
 from .sync import PageVerifier
 
-__all__ = ["LogReplay"]
+__all__ = ["LogReplay", "Rows"]
 
 #: What a page of rows is: each entry's index in the log, and its record's bytes.
 Rows = Iterable[tuple[int, bytes]]

@@ -55,6 +55,21 @@ from .errors import LocalProtocolError, RecordRejected, RemoteProtocolError
 from .governance import Tally, check_decision, provisional_block_flags, tally
 from .records import Record
 
+__all__ = [
+    "BLOCK_BACKDATE_MS",
+    "DECISION_BLOCK_REVIEW_MS",
+    "DEFAULT_MAX_SKEW_MS",
+    "PROPOSAL_BACKDATE_MS",
+    "SNAPSHOT_VERSION",
+    "CoopState",
+    "Entry",
+    "ProposalInfo",
+    "ProposalStatus",
+    "batchable_prefix",
+    "independent",
+    "main_reason",
+]
+
 #: A proposal may say it opened at most this long before it was signed.
 PROPOSAL_BACKDATE_MS: Final = 5 * 60_000
 #: A block decided by vote is reviewed after this long unless the members decide otherwise.

@@ -28,6 +28,29 @@ from .records import MAX_RECORD_SIZE, Record
 from .state import DEFAULT_MAX_SKEW_MS, CoopState, Entry
 from .witness import log_verifier
 
+__all__ = [
+    "DEFAULT_PAGE",
+    "MAX_FUTURE_MS",
+    "MAX_PAGE",
+    "AcceptCheckpoint",
+    "Action",
+    "Equivocated",
+    "FetchCheckpoint",
+    "FetchConsistency",
+    "FetchEntries",
+    "FetchPageProof",
+    "LogInvalid",
+    "LookUp",
+    "PageVerifier",
+    "Phase",
+    "Refused",
+    "Stale",
+    "StorePage",
+    "SyncSession",
+    "UpToDate",
+    "verify_each",
+]
+
 DEFAULT_PAGE: Final = 256
 MAX_PAGE: Final = 4096
 #: How far past the follower's clock a record's ``ts`` may be. The co-op's own node took
