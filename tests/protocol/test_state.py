@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from coopfed.protocol.applications import admit_proposal_for, check_application
 from coopfed.protocol.bodies import (
     DAY_MS,
     Appeal,
@@ -32,7 +34,7 @@ from coopfed.protocol.bodies import (
     RoleAssign,
     Unblock,
 )
-from coopfed.protocol.errors import RecordRejected
+from coopfed.protocol.errors import LocalProtocolError, RecordRejected
 from coopfed.protocol.identity import SigningIdentity
 from coopfed.protocol.records import Record, sign_record
 from coopfed.protocol.state import (
@@ -591,3 +593,36 @@ def test_proposal_status_follows_the_clock_and_the_decision() -> None:
     c.govern()
     decided = c.state.proposal(p.id)
     assert decided is not None and decided.status(T0) is ProposalStatus.DECIDED
+
+
+def test_join_by_vote_rules() -> None:
+    c = Coop()
+    dee = c.sign("dee", MemberApply(text="I do surveys at night"))
+    with _Raises("invite_required"):
+        check_application(c.state, dee, now_ms=c.now)
+    by_vote = dataclasses.replace(CHARTER, admission="vote")
+    empty = CoopState(c.key.did)
+    empty.apply(c.sign(c.key, by_vote))
+    with _Raises("no_members"):
+        check_application(empty, dee, now_ms=c.now)
+    state = CoopState(c.key.did)
+    for body in (by_vote, *(MemberAdmit(member=key(n).did, via="founder") for n in ("ana", "bo"))):
+        state.apply(c.sign(c.key, body))
+    check_application(state, dee, now_ms=c.now)
+    with _Raises("already_member"):
+        check_application(state, c.sign("ana", MemberApply()), now_ms=c.now)
+    with _Raises("skew"):
+        check_application(state, dee, now_ms=c.now + HOUR)
+    state.apply(dee)
+    with _Raises("duplicate"):
+        check_application(state, dee, now_ms=c.now)
+    assert admit_proposal_for(state, dee.id) is None
+    p = state.apply(c.sign("ana", Proposal(kind=ProposalKind.ADMIT, pitch="Admit dee",
+        member=key("dee").did, application=dee.id, opens=c.now, closes=c.now + HOUR)))  # fmt: skip
+    info = admit_proposal_for(state, dee.id)
+    assert info is not None and info.entry == p
+    again = c.sign("dee", MemberApply(text="me again"), ts=c.now + 1)
+    with _Raises("already_applied"):
+        check_application(state, again, now_ms=c.now)
+    with pytest.raises(LocalProtocolError):
+        check_application(state, c.sign("ana", Rating(requester=REQ, text="x")), now_ms=c.now)
