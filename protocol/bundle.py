@@ -52,7 +52,8 @@ from .identity import long_handle_for, public_key_from_did
 from .merkle import MAX_SIZE, leaf_hash, verify_inclusion
 from .note import MAX_NOTE_SIZE, MAX_TIMESTAMP, SIG_TYPE_COSIGNATURE_V1, NoteVerifier
 from .records import MAX_RECORD_SIZE, Record, record_id
-from .state import CoopState, Entry, main_reason
+from .rules import main_reason
+from .state import CoopState, Entry
 
 __all__ = [
     "BUNDLE_FORMAT",

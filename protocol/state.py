@@ -15,8 +15,7 @@ pure function of the log and the time; the node only signs and appends.
 from __future__ import annotations
 
 import heapq
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Final, TypeVar
@@ -33,7 +32,6 @@ from .bodies import (
     Decision,
     FederationPolicy,
     Flag,
-    FlagReason,
     MemberAdmit,
     MemberResign,
     MemberRevoke,
@@ -54,6 +52,16 @@ from .encoding import decode, encode
 from .errors import LocalProtocolError, RecordRejected, RemoteProtocolError
 from .governance import Tally, check_decision, provisional_block_flags, tally
 from .records import Record
+from .rules import (
+    check_ballot,
+    check_block_review,
+    check_carries_out,
+    check_decision_time,
+    check_provisional_block,
+    check_same_block,
+    check_window,
+    main_reason,
+)
 
 __all__ = [
     "BLOCK_BACKDATE_MS",
@@ -67,7 +75,6 @@ __all__ = [
     "ProposalStatus",
     "batchable_prefix",
     "independent",
-    "main_reason",
 ]
 
 #: A proposal may say it opened at most this long before it was signed.
@@ -557,19 +564,14 @@ class CoopState:
         return e
 
     def _passed(
-        self, did: bytes, kinds: Iterable[ProposalKind], *, results: tuple[str, ...] = ("passed",)
+        self, did: bytes, kinds: Collection[ProposalKind], *, results: tuple[str, ...] = ("passed",)
     ) -> tuple[Decision, Proposal]:
         e = self._ref(did, RecordType.DECISION, "decision")
         dec = e.record.body
         assert isinstance(dec, Decision)
-        if dec.result not in results:
-            raise _reject("not_passed", f"decision {did.hex()} is '{dec.result}'")
         prop = self._proposals[dec.proposal].entry.record.body
         assert isinstance(prop, Proposal)
-        if prop.kind not in set(kinds):
-            raise _reject(
-                "wrong_reference", f"decision {did.hex()} decided a {prop.kind.value} proposal"
-            )
+        check_carries_out(dec, prop, kinds, results=results, what=f"decision {did.hex()}")
         if did in self._consumed:
             raise _reject("already_applied", f"decision {did.hex()} has been carried out already")
         return dec, prop
@@ -685,13 +687,7 @@ class CoopState:
         _, charter = self._charter_or_reject()
         if not self._current:
             raise _reject("no_members", "a co-op with no members cannot vote on anything")
-        window = body.closes - body.opens
-        if not charter.min_window_ms <= window <= charter.max_window_ms:
-            raise _reject(
-                "bad_window",
-                f"the voting window must last {charter.min_window_ms}–{charter.max_window_ms} "
-                f"ms under the charter; this one lasts {window}",
-            )
+        check_window(charter, body)
         if body.opens < record.ts - PROPOSAL_BACKDATE_MS:
             raise _reject("bad_window", "a proposal cannot open in the past")
         if body.kind is ProposalKind.ADMIT:
@@ -727,17 +723,8 @@ class CoopState:
         assert isinstance(prop, Proposal)
         if p.decision is not None:
             raise _reject("voting_closed", "this proposal has been decided")
-        if record.author not in p.roster:
-            raise _reject(
-                "not_eligible", "only members on the roster when the proposal opened may vote on it"
-            )
-        if body.choice not in prop.choices:
-            raise _reject(
-                "bad_choice", f"choice {body.choice!r} is not one of {', '.join(prop.choices)}"
-            )
-        if record.ts < prop.opens:
-            raise _reject("voting_not_open", "voting on this proposal has not opened yet")
-        if record.ts >= prop.closes or (now_ms is not None and now_ms >= prop.closes):
+        check_ballot(prop, p.roster, record)
+        if now_ms is not None and now_ms >= prop.closes:
             raise _reject("voting_closed", "voting on this proposal has closed")
 
     def _check_decision(self, record: Record, now_ms: int | None) -> None:
@@ -749,8 +736,7 @@ class CoopState:
         assert isinstance(prop, Proposal)
         if p.decision is not None:
             raise _reject("already_decided", "this proposal has a decision already")
-        if record.ts < prop.closes:
-            raise _reject("voting_open", "a decision comes after the voting window closes")
+        check_decision_time(prop, record.ts)
         charter = self._charters[p.charter_id]
         check_decision(body, p.freeze().tally(charter, record.ts))
 
@@ -758,13 +744,11 @@ class CoopState:
         body = record.body
         assert isinstance(body, Block)
         _, charter = self._charter_or_reject()
-        if record.ts >= body.review:
-            raise _reject("bad_review", "a block's review date is after the block")
+        check_block_review(body, record.ts)
         active = self._blocks.get(body.requester)
         if body.decision is not None:
             _, prop = self._passed(body.decision, [ProposalKind.BLOCK])
-            if prop.requester != body.requester or prop.reason != body.reason:
-                raise _reject("mismatch", "the block differs from the decision's proposal")
+            check_same_block(body, prop)
             return
         if active is not None:
             raise _reject("already_blocked", f"{body.requester} is blocked already")
@@ -774,16 +758,10 @@ class CoopState:
                 f"a provisional block is dated at most {BLOCK_BACKDATE_MS} ms before the "
                 "latest record in the log",
             )
-        expected = self._provisional_flags(body.requester, charter, record.ts)
-        if expected != body.flags:
-            raise _reject(
-                "flags_mismatch",
-                "the cited flags are not exactly those that cross the charter's block rule",
-            )
-        if body.review != record.ts + charter.block_rule.review_days * DAY_MS:
-            raise _reject("bad_review", "a provisional block's review date follows the charter")
-        if body.reason != main_reason(self._entries[f].record for f in body.flags):
-            raise _reject("mismatch", "a provisional block's reason is its flags' commonest")
+        candidates = self._flag_candidates(body.requester, charter, record.ts)
+        check_provisional_block(
+            charter, body, record.ts, candidates, excluded=self._excluded_flags()
+        )
 
     def _check_unblock(self, record: Record, now_ms: int | None) -> None:
         body = record.body
@@ -829,16 +807,24 @@ class CoopState:
         now_ms: int,
         excluded: frozenset[bytes] | None = None,
     ) -> tuple[bytes, ...] | None:
-        # Only flags by current members count: a revoked member's flags stay in the log but
-        # no longer move the co-op to act.
-        flags = [
+        flags = self._flag_candidates(requester, charter, now_ms)
+        if excluded is None:
+            excluded = self._excluded_flags()
+        return provisional_block_flags(charter, flags, now_ms, excluded=excluded)
+
+    def _flag_candidates(
+        self, requester: RequesterRef, charter: Charter, now_ms: int
+    ) -> list[Record]:
+        """The requester's flags that may count for a block at ``now_ms``, in log order.
+
+        Only flags by current members count: a revoked member's flags stay in the log but
+        no longer move the co-op to act.
+        """
+        return [
             e.record
             for e in self._live_flags(requester, now_ms, charter.block_rule.days)
             if self.is_member(e.record.author)
         ]
-        if excluded is None:
-            excluded = self._excluded_flags()
-        return provisional_block_flags(charter, flags, now_ms, excluded=excluded)
 
     def _live_flags(self, requester: RequesterRef, now_ms: int, days: int) -> list[Entry]:
         """The requester's flags that may still count at ``now_ms`` or later, in log order.
@@ -1102,12 +1088,6 @@ def _block(record: Record) -> Block:
     body = record.body
     assert isinstance(body, Block)
     return body
-
-
-def main_reason(records: Iterable[Record]) -> FlagReason:
-    """The commonest reason among flags; ties go to the reason first in bytewise order."""
-    counts = Counter(_flag(r).reason for r in records)
-    return min(counts, key=lambda reason: (-counts[reason], reason.value.encode()))
 
 
 class _Restore:
