@@ -321,8 +321,9 @@ def ballots_root(ids: Sequence[bytes]) -> bytes:
 
 
 def check_decision(decision: Decision, expected: Tally) -> None:
-    """Return None when ``decision`` states ``expected``; else raise RecordRejected.
+    """Return None when ``decision`` states ``expected``; else ``decision_mismatch``.
 
+    (``RecordRejected`` with that code, wherever a decision is checked: a log, a bundle.)
     Fields are compared in a fixed order (proposal, charter, roster_size, roster_root,
     ballots, ballots_root, counts, quorum_met, result, winner) and the first that differs is named.
     """
@@ -333,7 +334,8 @@ def check_decision(decision: Decision, expected: Tally) -> None:
     if not expected.closed:
         raise RecordRejected(
             "decision body.result: the proposal is still open at the time given, "
-            f"so no decision can exist yet; got result {decision.result!r}"
+            f"so no decision can exist yet; got result {decision.result!r}",
+            code="decision_mismatch",
         )
     want = expected.to_decision()
     for name in _DECISION_FIELDS:
@@ -345,7 +347,8 @@ def check_decision(decision: Decision, expected: Tally) -> None:
         if got != exp or type(got) is not type(exp):
             raise RecordRejected(
                 f"decision body.{name} is {_show(got)}, expected {_show(exp)} "
-                "from the recomputed tally"
+                "from the recomputed tally",
+                code="decision_mismatch",
             )
 
 

@@ -457,7 +457,7 @@ def invalid_cases() -> list[dict[str, Any]]:
                 **base,
                 "decision": decision_record(decision).raw.hex(),
                 "error": "RecordRejected",
-                "code": "rejected",
+                "code": "decision_mismatch",
                 "field": field,
             }
         )
@@ -470,7 +470,7 @@ def invalid_cases() -> list[dict[str, Any]]:
             **eb,
             "decision": decision_record(mutated(good_e, winner=c1)).raw.hex(),
             "error": "RecordRejected",
-            "code": "rejected",
+            "code": "decision_mismatch",
             "field": "winner",
         }
     )
@@ -483,7 +483,7 @@ def invalid_cases() -> list[dict[str, Any]]:
             **early,
             "decision": decision_record(good, ts=CLOSES - 1).raw.hex(),
             "error": "RecordRejected",
-            "code": "rejected",
+            "code": "decision_mismatch",
             "field": "result",
         }
     )

@@ -618,10 +618,13 @@ async def test_openapi_is_served(live: Live) -> None:
 def test_every_rejection_code_has_a_status() -> None:
     # Rejections of well-formed records need a deliberate status (the class fallback is
     # 409); any other remote error falls back on 400, which is right for bad data.
-    state = (ROOT / "protocol" / "state.py").read_text(encoding="utf-8")
-    service = (ROOT / "node" / "service.py").read_text(encoding="utf-8")
+    def read(*paths: str) -> str:
+        return "".join((ROOT / p).read_text(encoding="utf-8") for p in paths)
+
+    state = read("protocol/state.py", "protocol/rules.py")
+    others = read("node/service.py", "protocol/governance.py", "protocol/applications.py")
     codes = set(re.findall(r'_reject\(\s*"([a-z_]+)"', state))
-    codes |= set(re.findall(r'code\s*=\s*"([a-z_]+)"', service))
+    codes |= set(re.findall(r'code\s*=\s*"([a-z_]+)"', others))
     assert "not_member" in codes and "invite_used" in codes
     missing = sorted(codes - set(STATUS_BY_CODE))
     assert not missing, f"add these codes to api_errors.STATUS_BY_CODE: {missing}"

@@ -530,7 +530,7 @@ def test_check_decision_names_first_differing_field(field: str, changes: dict[st
     bad = replace(good, **changes)
     with pytest.raises(RecordRejected, match=rf"^decision body\.{field} ") as exc:
         check_decision(bad, t)
-    assert exc.value.code == "rejected"
+    assert exc.value.code == "decision_mismatch"
 
 
 def test_check_decision_winner() -> None:
