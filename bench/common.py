@@ -238,6 +238,7 @@ def bench_config(data_dir: Path, **settings: Any) -> Config:
     known = {f.name for f in dataclasses.fields(Config)}
     settings.setdefault("rate_address_per_s", 0.0)
     settings.setdefault("rate_member_per_s", 0.0)
+    settings.setdefault("max_connections_per_address", 0)
     return Config(data_dir=data_dir, **{k: v for k, v in settings.items() if k in known})
 
 

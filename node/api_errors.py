@@ -13,9 +13,11 @@ gets. The rule of the table:
 - 404: the URL names something this node does not have;
 - 409: the record is valid but conflicts with the co-op's state (voting closed, already
   decided, invite used, ...);
-- 413: too large; 415: wrong media type; 406: no acceptable representation;
-- 408: the request was not read and answered in time; 429: too many writes (with
-  ``Retry-After``; see node/limits.py).
+- 413: too large; 415: wrong media type; 406: no acceptable representation; 431: a
+  request line or header line longer than the node reads (node/server.py);
+- 408: the request was not read and answered in time; 429: too many writes, too many open
+  connections from one address (with ``Retry-After``; see node/limits.py), or too many
+  applications waiting for a sponsor.
 
 A code missing from the table falls back on its class: ``RecordRejected`` → 409, any other
 remote error → 400.
@@ -35,9 +37,11 @@ STATUS_BY_CODE: Final[dict[str, int]] = {
     "bad_request": 400,
     "invalid": 400,
     "decode_error": 400,
+    "too_deep": 400,
     "invalid_identity": 400,
     "bad_signature": 400,
     "invalid_record": 400,
+    "not_one_line": 400,
     "unsupported_version": 400,
     "wrong_coop": 400,
     "skew": 400,
@@ -98,6 +102,9 @@ STATUS_BY_CODE: Final[dict[str, int]] = {
     "already_retracted": 409,
     "already_blocked": 409,
     "already_applied": 409,
+    "already_sponsored": 409,
+    "unknown_application": 409,
+    "application_expired": 409,
     "not_blocked": 409,
     "still_flagged": 409,
     "too_early": 409,
@@ -113,8 +120,11 @@ STATUS_BY_CODE: Final[dict[str, int]] = {
     # --- too slow or too often
     "timeout": 408,
     "rate_limited": 429,
+    "too_many_connections": 429,
+    "applications_full": 429,
     # --- size and media type
     "too_large": 413,
+    "head_too_large": 431,
     "unsupported_media_type": 415,
     "not_acceptable": 406,
 }

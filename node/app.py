@@ -18,28 +18,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import csv
-import io
 import json
 import logging
 import os
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Final
 
 from aiohttp import web
 
 from coopfed.protocol.blocklist import Blocklist
-from coopfed.protocol.bodies import RecordType, RequesterRef
+from coopfed.protocol.bodies import MemberApply, RecordType, RequesterRef
 from coopfed.protocol.errors import LocalProtocolError, RemoteProtocolError
 from coopfed.protocol.identity import Identity
 from coopfed.protocol.merkle import TILE_WIDTH, parse_entries_path, parse_tile_path
 from coopfed.protocol.records import Record
 
-from . import limits, openapi
+from . import jsonin, limits, openapi
 from .api_errors import ApiError, error_response, from_http_exception, from_protocol
 from .config import Config
 from .keys import KeyFileError, check_admin_token
-from .service import MAX_INVITE_TTL_S, Node, now_ms
+from .safetext import csv_text
+from .service import MAX_INVITE_TTL_S, ApplicationsFull, Node, day, now_ms
+from .storage import PendingApplication
 from .webapp import setup_webapp
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,10 @@ IMMUTABLE: Final = "public, max-age=31536000, immutable"
 #: Partial tiles are replaced by full ones as the log grows; clients should come back.
 PARTIAL: Final = "public, max-age=60"
 DEFAULT_INVITE_TTL_S: Final = 7 * 86_400
+#: Largest integer a query parameter may hold: sizes and indexes are signed 64-bit columns.
+MAX_INT_PARAM: Final = 2**63 - 1
+#: Canonical decimal: no sign, no leading zero, ASCII digits, at most 19 of them.
+_DECIMAL: Final = re.compile(r"0|[1-9][0-9]{0,18}")
 
 Clock = Callable[[], int]
 
@@ -165,21 +170,31 @@ async def _errors(
         if exc.status < 400:
             raise
         return error_response(from_http_exception(exc))
-    except LocalProtocolError as exc:
-        log.exception("internal error on %s %s", request.method, request.path)
-        return error_response(ApiError("internal", f"the node failed: {exc.message}", status=500))
+    except ConnectionError:
+        raise  # the client is gone: nothing to answer (node/server.py logs it, addressless)
+    except Exception as exc:
+        # A bug or a failing database: logged here, with no client address (aiohttp's own
+        # server would log "Error handling request from <address>"), and answered coded.
+        # The path as sent (percent-encoded: no line breaks), without its query string,
+        # which may hold what is not the log's (an invite token sent by mistake).
+        log.exception("internal error on %s %s", request.method, request.rel_url.raw_path[:200])
+        detail = exc.message if isinstance(exc, LocalProtocolError) else type(exc).__name__
+        return error_response(ApiError("internal", f"the node failed: {detail}", status=500))
 
 
 # --------------------------------------------------------------------------- helpers
 
 
 def _int_param(request: web.Request, name: str, *, minimum: int = 0) -> int:
+    """A whole-number query parameter in canonical decimal: one value, one spelling."""
     text = request.query.get(name)
     if text is None:
         raise ApiError("bad_request", f"query parameter {name!r} is required")
-    if not text.isascii() or not text.isdigit() or len(text) > 20:
+    if not _DECIMAL.fullmatch(text) or int(text) > MAX_INT_PARAM:
         raise ApiError(
-            "bad_request", f"query parameter {name!r} must be a whole number, got {text!r}"
+            "bad_request",
+            f"query parameter {name!r} must be a whole number in [0, {MAX_INT_PARAM}] "
+            f"in plain decimal (no sign, no leading zeros), got {text[:40]!r}",
         )
     value = int(text)
     if value < minimum:
@@ -242,6 +257,17 @@ async def _read_body(request: web.Request, media_type: str) -> bytes:
     return await request.read()
 
 
+async def _json_body(request: web.Request, *, if_empty: Any = None) -> Any:
+    """The request's JSON body, bounded in size and depth (:mod:`.jsonin` refuses the rest).
+
+    ``if_empty``: what an empty body means, when the route allows one.
+    """
+    raw = await _read_body(request, "application/json")
+    if if_empty is not None and not raw.strip():
+        return if_empty
+    return jsonin.loads(raw, limit=request.app[CONFIG].max_body)
+
+
 def _json(value: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     return web.json_response(
         value, status=status, headers=headers, dumps=lambda v: json.dumps(v, ensure_ascii=False)
@@ -259,36 +285,35 @@ def _member_json(did: str, roles: dict[str, str]) -> dict[str, Any]:
 
 
 def blocklist_csv(blocklist: Blocklist) -> str:
-    """The blocklist as CSV: one row per requester, provenance as block record ids."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(
+    """The blocklist as CSV: one row per requester, provenance as block record ids.
+
+    A requester id is the requester's choice (``=HYPERLINK(…)`` is a valid one): every cell
+    is made inert for spreadsheets by :func:`~.safetext.csv_text`.
+    """
+    header = [
+        "platform",
+        "requester_id",
+        "status",
+        "reason",
+        "provisional",
+        "review",
+        "blocks",
+        "policy",
+    ]
+    rows = [
         [
-            "platform",
-            "requester_id",
-            "status",
-            "reason",
-            "provisional",
-            "review",
-            "blocks",
-            "policy",
+            entry.requester.platform,
+            entry.requester.id,
+            entry.status.value,
+            entry.reason.value,
+            "yes" if entry.sources and all(s.provisional for s in entry.sources) else "no",
+            min((s.review for s in entry.sources), default=""),
+            " ".join(s.block.id.hex() for s in entry.sources),
+            "" if entry.policy is None else entry.policy.id.hex(),
         ]
-    )
-    for entry in blocklist.entries:
-        sources = entry.sources
-        writer.writerow(
-            [
-                entry.requester.platform,
-                entry.requester.id,
-                entry.status.value,
-                entry.reason.value,
-                "yes" if sources and all(s.provisional for s in sources) else "no",
-                min((s.review for s in sources), default=""),
-                " ".join(s.block.id.hex() for s in sources),
-                "" if entry.policy is None else entry.policy.id.hex(),
-            ]
-        )
-    return out.getvalue()
+        for entry in blocklist.entries
+    ]
+    return csv_text([header, *rows])
 
 
 # --------------------------------------------------------------------------- the log
@@ -312,6 +337,7 @@ async def well_known(request: web.Request) -> web.Response:
                 "tiles": "/tile/",
                 "records": "/api/v1/records",
                 "join": "/api/v1/join",
+                "applications": "/api/v1/applications",
                 "blocklist": "/api/v1/blocklist",
                 "proposals": "/api/v1/proposals",
                 "openapi": "/openapi.json",
@@ -494,11 +520,7 @@ async def status(request: web.Request) -> web.Response:
 
 
 async def join(request: web.Request) -> web.Response:
-    raw = await _read_body(request, "application/json")
-    try:
-        value = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError("bad_request", "the body is not JSON") from None
+    value = await _json_body(request)
     if not isinstance(value, dict) or not isinstance(value.get("apply"), str):
         raise ApiError(
             "bad_request",
@@ -512,22 +534,78 @@ async def join(request: web.Request) -> web.Response:
     except ValueError:
         raise ApiError("bad_request", "apply must be the record's bytes in hex") from None
     node = request.app[NODE]
-    result = await node.join(apply_raw=apply_raw, token=token or None, now_ms=request.app[CLOCK]())
+    try:
+        result = await node.join(
+            apply_raw=apply_raw, token=token or None, now_ms=request.app[CLOCK]()
+        )
+    except ApplicationsFull as exc:
+        raise ApiError(
+            exc.code, exc.message, headers={"Retry-After": str(exc.retry_after_s)}
+        ) from None
+    member = Record.from_bytes(apply_raw, verify=False).author
+    answer: dict[str, Any] = {
+        "id": result.id.hex(),
+        "index": result.index,
+        "member": member,
+        "handle": Identity.from_did(member).handle,
+        "admitted": node.state.is_member(member),
+    }
+    if result.index is None:
+        # Held outside the log: the same answer for every replay, until it expires.
+        assert result.expires_ms is not None
+        answer |= {
+            "status": "pending",
+            "via": "vote",
+            "expires": result.expires_ms,
+            "message": f"Your application waits for a member of {node.name} to sponsor it; "
+            "it is not in the co-op's log yet. Once a member sponsors it, the members vote "
+            f"on it. If no member does by {day(result.expires_ms)} (UTC), it is dropped and "
+            "you may apply again.",
+        }
+        return _json(answer, status=202)
     entry = node.state.entry(result.id)
     assert entry is not None
-    member = Record.from_bytes(apply_raw, verify=False).author
-    via = "invite" if entry.record.type is RecordType.MEMBER_ADMIT else "vote"
+    if entry.record.type is RecordType.MEMBER_ADMIT:
+        answer |= {"status": "admitted", "via": "invite", "message": f"Welcome to {node.name}."}
+    else:
+        answer |= {
+            "status": "sponsored",
+            "via": "vote",
+            "message": "A member sponsored your application; the members vote on it in "
+            f"proposal {result.id.hex()}.",
+        }
+    return _json(answer, status=201 if result.created else 200)
+
+
+async def applications(request: web.Request) -> web.Response:
+    """The applications waiting for a member's sponsorship (public, like the log they join)."""
+    node = request.app[NODE]
+    held = await node.applications(now_ms=request.app[CLOCK]())
     return _json(
         {
-            "id": result.id.hex(),
-            "index": result.index,
-            "via": via,
-            "member": member,
-            "handle": Identity.from_did(member).handle,
-            "admitted": node.state.is_member(member),
-        },
-        status=201 if result.created else 200,
+            "count": len(held),
+            "max": request.app[CONFIG].max_pending_applications,
+            "applications": [_application_json(a) for a in held],
+        }
     )
+
+
+def _application_json(held: PendingApplication) -> dict[str, Any]:
+    record = held.record
+    body = record.body
+    assert isinstance(body, MemberApply)
+    ident = Identity.from_did(record.author)
+    # Days, not milliseconds: the exact moment someone applied says more about them than
+    # the members need to sponsor it.
+    return {
+        "id": record.id.hex(),
+        "member": record.author,
+        "handle": ident.handle,
+        "long_handle": ident.long_handle,
+        "text": body.text,
+        "received": day(held.received_ms),
+        "expires": day(held.expires_ms),
+    }
 
 
 async def create_invite(request: web.Request) -> web.Response:
@@ -550,11 +628,7 @@ async def create_invite(request: web.Request) -> web.Response:
         raise ApiError("unauthorized", "the admin token is wrong", headers=challenge)
     ttl_s = DEFAULT_INVITE_TTL_S
     if request.can_read_body:
-        raw = await _read_body(request, "application/json")
-        try:
-            value = json.loads(raw) if raw.strip() else {}
-        except (ValueError, UnicodeDecodeError):
-            raise ApiError("bad_request", "the body is not JSON") from None
+        value = await _json_body(request, if_empty={})
         if not isinstance(value, dict):
             raise ApiError("bad_request", 'send {"ttl_s": SECONDS}')
         ttl = value.get("ttl_s", ttl_s)
@@ -590,5 +664,6 @@ ROUTES: Final = (
     ("GET", "/api/v1/members", members),
     ("GET", "/api/v1/status", status),
     ("POST", "/api/v1/join", join),
+    ("GET", "/api/v1/applications", applications),
     ("POST", "/api/v1/invites", create_invite),
 )

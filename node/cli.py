@@ -13,12 +13,15 @@ mistake exits with 2. The command line reads the clock and passes milliseconds o
 from __future__ import annotations
 
 import asyncio
+import csv
 import dataclasses
+import io
 import json
 import logging
 import os
 import signal
 import sys
+import textwrap
 import time
 import urllib.error
 import urllib.parse
@@ -62,9 +65,11 @@ from coopfed.protocol.note import NoteVerifier
 from coopfed.protocol.records import Record, sign_record
 from coopfed.protocol.state import CoopState
 
+from . import jsonin
 from .config import Config
 from .fedtext import federation_status_lines, profile_federation_lines
 from .keys import KeyFileError, new_seed, read_key_file, write_key_file
+from .safetext import MAX_NAME, MAX_SHOWN, csv_text, visible, visible_json
 
 T = TypeVar("T")
 
@@ -74,10 +79,19 @@ HOUR_MS: Final = 3_600_000
 #: Largest answer the command line reads from a node (a guard, not a protocol limit).
 MAX_RESPONSE: Final = 64 * 1024 * 1024
 HTTP_TIMEOUT_S: Final = 30.0
+#: Largest charter file ``propose --charter`` reads (a charter record is far smaller).
+MAX_CHARTER_FILE: Final = 64 * 1024
 
 
 class CliError(click.ClickException):
-    """A failure the user can act on: printed as one line, exit status 1."""
+    """A failure the user can act on: printed as one line, exit status 1.
+
+    The message often quotes a node or a peer (its refusal, the value it sent): it is
+    shown by :func:`visible`, so it stays one line and hides nothing.
+    """
+
+    def format_message(self) -> str:
+        return visible(self.message)
 
 
 def now_ms() -> int:
@@ -131,11 +145,14 @@ class NodeClient:
         return self.request("GET", path, headers={"Accept": accept})[1]
 
     def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
-        data = self.get(path, params)
+        return self.answer(path, self.get(path, params))
+
+    def answer(self, path: str, data: bytes) -> Any:
+        """A node's JSON answer to ``path``: refused when it is not JSON or nests too deep."""
         try:
-            return json.loads(data)
-        except ValueError:
-            raise CliError(f"{self.base}{path} did not answer with JSON") from None
+            return jsonin.loads(data, limit=MAX_RESPONSE, what="the answer")
+        except jsonin.JsonRefused as exc:
+            raise CliError(f"{self.base}{path}: {exc.code}: {exc.message}") from None
 
     def post_json(
         self, path: str, value: Any, headers: dict[str, str] | None = None
@@ -146,13 +163,13 @@ class NodeClient:
             body=json.dumps(value).encode(),
             headers={"Content-Type": "application/json", **(headers or {})},
         )
-        return status, json.loads(data)
+        return status, self.answer(path, data)
 
     def post_record(self, record: Record) -> tuple[int, Any]:
         status, data = self.request(
             "POST", "/api/v1/records", body=record.raw, headers={"Content-Type": MSGPACK}
         )
-        return status, json.loads(data)
+        return status, self.answer("/api/v1/records", data)
 
     def well_known(self) -> dict[str, Any]:
         if self._well_known is None:
@@ -176,9 +193,9 @@ def _read_bounded(resp: Any) -> bytes:
 
 def _refusal(status: int, data: bytes, path: str) -> str:
     try:
-        err = json.loads(data)["error"]
+        err = jsonin.loads(data, limit=MAX_RESPONSE)["error"]
         return f"the node refused ({status} {err['code']}): {err['message']}"
-    except (ValueError, KeyError, TypeError):
+    except (jsonin.JsonRefused, KeyError, TypeError):
         return f"the node answered {status} for {path}"
 
 
@@ -198,6 +215,10 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except BrokenPipeError:
+            # Standard output was closed (`coopfed verify ... | head`): click's main ends
+            # quietly with status 1, as a well-behaved command does.
             raise
         except LocalProtocolError as exc:
             raise CliError(f"{exc.message}") from None
@@ -290,8 +311,34 @@ def _record_id(value: str, what: str = "record id") -> bytes:
     return rid
 
 
-def _echo_json(value: Any) -> None:
-    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+# --------------------------------------------------------------------------- printing
+# Every line the command line prints goes through these: nodes, peers and members write
+# much of what is shown, and must never get to add a line, hide one or steer the terminal
+# (tests/node/test_output.py checks that no other code prints).
+
+
+def say(line: str = "", *, err: bool = False, limit: int | None = MAX_SHOWN) -> None:
+    """Print ``line`` as one line: whatever outside text it holds is shown by :func:`visible`."""
+    click.echo(visible(line, limit), err=err)
+
+
+def say_lines(text: str) -> None:
+    """Print text whose line ends are its own (a note, a CSV file), each line as by :func:`say`."""
+    for line in text.removesuffix("\n").split("\n"):
+        say(line.removesuffix("\r"), limit=None)
+
+
+def say_wrapped(text: str, first: str, rest: str) -> None:
+    """Print a paragraph wrapped at 96 columns, after its indents, each line as by :func:`say`."""
+    for line in textwrap.wrap(
+        visible(text), width=96, initial_indent=first, subsequent_indent=rest
+    ):
+        say(line)
+
+
+def say_json(value: Any) -> None:
+    """Print ``value`` as JSON that parses back to it and shows as it is."""
+    click.echo(visible_json(value))
 
 
 def _handle(did: str) -> str:
@@ -299,6 +346,7 @@ def _handle(did: str) -> str:
         return Identity.from_did(did).handle
     except RemoteProtocolError:
         return "?"
+
 
 
 def _when(ms: int) -> str:
@@ -315,7 +363,7 @@ def _submit(
     record = sign_record(signer, coop=client.coop(), ts=now_ms(), body=body)
     status, answer = client.post_record(record)
     again = " (already in the log)" if status == 200 else ""
-    click.echo(f"{what}: record {answer['id']} at log index {answer['index']}{again}")
+    say(f"{what}: record {answer['id']} at log index {answer['index']}{again}")
     return dict(answer)
 
 
@@ -505,10 +553,10 @@ def init(
     for path in founder_keys:
         if path.exists():
             ident = read_key_file(path)
-            click.echo(f"founder {ident.identity.handle} ({ident.did}) from {path}")
+            say(f"founder {ident.identity.handle} ({ident.did}) from {path}")
         else:
             ident = write_key_file(path, new_seed())
-            click.echo(f"founder {ident.identity.handle} ({ident.did}): new key in {path}")
+            say(f"founder {ident.identity.handle} ({ident.did}): new key in {path}")
         founders.append(ident.did)
     if len(set(founders)) != len(founders):
         raise CliError("two --founder-key files hold the same key")
@@ -532,10 +580,10 @@ def init(
             return node.did, await node.size()
 
     did, size = _run(create())
-    click.echo(f"co-op {name!r} founded: {did} ({_handle(did)})")
-    click.echo(f"log: {size} records (charter and {len(founders)} founder(s)); data in {data}")
-    click.echo(f"admin token: {data / 'admin.token'} (keep it secret)")
-    click.echo(f"next: coopfed serve --data {data}")
+    say(f"co-op {name!r} founded: {did} ({_handle(did)})")
+    say(f"log: {size} records (charter and {len(founders)} founder(s)); data in {data}")
+    say(f"admin token: {data / 'admin.token'} (keep it secret)")
+    say(f"next: coopfed serve --data {data}")
 
 
 @cli.command()
@@ -572,9 +620,10 @@ async def _serve(config: Config, *, access_log: bool) -> None:
     from aiohttp import web
 
     from .app import NODE, create_app
+    from .server import NodeRunner
 
     app = create_app(config)
-    runner = web.AppRunner(
+    runner = NodeRunner(
         app,
         access_log=logging.getLogger("aiohttp.access") if access_log else None,
         handle_signals=False,
@@ -595,14 +644,14 @@ async def _serve(config: Config, *, access_log: bool) -> None:
         host, port = runner.addresses[0][:2]
         node = app[NODE]
         shown = f"[{host}]" if ":" in host else host
-        click.echo(f"coopfed: serving {node.name!r} ({node.did}) on http://{shown}:{port}")
+        say(f"coopfed: serving {node.name!r} ({node.did}) on http://{shown}:{port}")
         sys.stdout.flush()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         await stop.wait()
-        click.echo("coopfed: stopping")
+        say("coopfed: stopping")
     finally:
         await runner.cleanup()
 
@@ -626,9 +675,9 @@ def member() -> None:
 def keygen(key_file: Path) -> None:
     """Make a new member key (a file readable only by you); print its DID and handle."""
     ident = write_key_file(key_file, new_seed())
-    click.echo(f"did: {ident.did}")
-    click.echo(f"handle: {ident.identity.handle}")
-    click.echo(f"key file: {key_file} (mode 0600; back it up, never share it)")
+    say(f"did: {ident.did}")
+    say(f"handle: {ident.identity.handle}")
+    say(f"key file: {key_file} (mode 0600; back it up, never share it)")
 
 
 @member.command()
@@ -679,22 +728,24 @@ def invite(
         token, expires = answer["token"], answer["expires"]
         target = client.base
     if as_json:
-        _echo_json({"token": token, "expires": expires})
+        say_json({"token": token, "expires": expires})
         return
-    click.echo(f"invite token: {token}")
-    click.echo(f"valid until {_when(expires)}, for one person")
-    click.echo(f"they join with: coopfed member join --key KEYFILE --node {target} --token {token}")
+    say(f"invite token: {token}")
+    say(f"valid until {_when(expires)}, for one person")
+    say(f"they join with: coopfed member join --key KEYFILE --node {target} --token {token}")
 
 
 @member.command()
 @_key_option
 @_node_option
 @click.option(
-    "--token", help="An invite token (without one the co-op votes, if its charter admits by vote)"
+    "--token",
+    help="An invite token (without one you apply, if the charter admits by vote: a member "
+    "must sponsor your application before the members vote on it)",
 )
 @click.option("--text", help="A word to the members (when applying to be voted in)")
 def join(key_file: Path, node_url: str, token: str | None, text: str | None) -> None:
-    """Join a co-op with your key: by invite token, or by asking the members to vote."""
+    """Join a co-op with your key: by invite token, or by applying for a member's sponsorship."""
     signer = read_key_file(key_file)
     client = NodeClient(node_url)
     apply = sign_record(signer, coop=client.coop(), ts=now_ms(), body=MemberApply(text=text))
@@ -702,11 +753,80 @@ def join(key_file: Path, node_url: str, token: str | None, text: str | None) -> 
     if token:
         body["token"] = token
     _, answer = client.post_json("/api/v1/join", body)
-    name = client.well_known().get("name", "the co-op")
+    name = visible(str(client.well_known().get("name", "the co-op")), MAX_NAME)
     if answer.get("admitted"):
-        click.echo(f"welcome to {name}: you are member {signer.identity.handle} ({signer.did})")
+        say(f"welcome to {name}: you are member {signer.identity.handle} ({signer.did})")
+    elif answer.get("status") == "pending":
+        say(f"your application to {name} waits for a member to sponsor it: {answer['id']}")
+        say(
+            "it is not in the co-op's log yet; once a member sponsors it, the members vote. "
+            f"If nobody does by {_when(answer['expires'])}, it is dropped."
+        )
     else:
-        click.echo(f"your application to {name} is put to a vote: proposal {answer['id']}")
+        say(f"your application to {name} is put to a vote: proposal {answer['id']}")
+
+
+@member.command("applications")
+@_node_option
+@_json_option
+def member_applications(node_url: str, as_json: bool) -> None:
+    """Applications to join waiting for a member's sponsorship, oldest first."""
+    found = NodeClient(node_url).get_json("/api/v1/applications")["applications"]
+    if as_json:
+        say_json(found)
+        return
+    if not found:
+        say("no applications are waiting")
+    for a in found:
+        # Every field is an outsider's words or the node's: say() shows each escaped.
+        say(f"{a['id']}  {a['long_handle']}  came {a['received']}, dropped {a['expires']}")
+        say(f"    {a['member']}")
+        if a.get("text"):
+            say(f"    {a['text']}", limit=1000)
+    if found:
+        say("a member sponsors one with: coopfed member sponsor APPLICATION_ID")
+
+
+@member.command()
+@_key_option
+@_node_option
+@click.argument("application_id")
+@click.option(
+    "--hours",
+    type=click.IntRange(1, 90 * 24),
+    help="Voting window [default: the charter's shortest]",
+)
+def sponsor(key_file: Path, node_url: str, application_id: str, hours: int | None) -> None:
+    """Sponsor an application: propose admitting the applicant, so the members vote on it."""
+    wanted = _record_id(application_id, "application id")
+
+    def make(client: NodeClient) -> Body:
+        waiting = client.get_json("/api/v1/applications")["applications"]
+        found = [a for a in waiting if a["id"] == wanted.hex()]
+        if not found:
+            raise CliError(
+                f"application {wanted.hex()} is not waiting at {client.base} "
+                "(see: coopfed member applications)"
+            )
+        applicant = found[0]
+        window = (
+            hours * HOUR_MS
+            if hours
+            else client.get_json("/api/v1/charter")["record"]["body"]["min_window_ms"]
+        )
+        opens = now_ms()
+        return Proposal(
+            kind=ProposalKind.ADMIT,
+            pitch=f"Admit {Identity.from_did(applicant['member']).long_handle} as a member",
+            text=applicant.get("text") or None,
+            member=applicant["member"],
+            application=wanted,
+            opens=opens,
+            closes=opens + int(window),
+        )
+
+    answer = _submit(key_file, node_url, make, "sponsored (admit proposal)")
+    say(f"members vote with: coopfed vote {answer['id']} yes|no|abstain")
 
 
 # --------------------------------------------------------------------------- member records
@@ -906,10 +1026,10 @@ def propose(
     new_rules = None
     if charter_file is not None:
         try:
-            new_rules = Charter.from_value(json.loads(charter_file.read_text("utf-8")))
-        except ValueError as exc:
-            raise CliError(f"{charter_file} is not JSON: {exc}") from None
-        except RemoteProtocolError as exc:
+            new_rules = Charter.from_value(
+                jsonin.loads(charter_file.read_bytes(), limit=MAX_CHARTER_FILE, what="the file")
+            )
+        except RemoteProtocolError as exc:  # JsonRefused too
             raise CliError(f"{charter_file}: {exc.message}") from None
 
     def make(client: NodeClient) -> Body:
@@ -934,7 +1054,7 @@ def propose(
         )
 
     answer = _submit(key_file, node_url, make, f"proposed ({kind})")
-    click.echo(f"members vote with: coopfed vote {answer['id']} yes|no|abstain")
+    say(f"members vote with: coopfed vote {answer['id']} yes|no|abstain")
 
 
 @cli.command()
@@ -959,16 +1079,16 @@ def proposals(node_url: str, status: str | None, as_json: bool) -> None:
     """List proposals with their tallies, newest first."""
     found = NodeClient(node_url).get_json("/api/v1/proposals", {"status": status})["proposals"]
     if as_json:
-        _echo_json(found)
+        say_json(found)
         return
     if not found:
-        click.echo("no proposals")
+        say("no proposals")
     for p in found:
         tally = p.get("tally") or {}
         counts = ", ".join(f"{k} {v}" for k, v in sorted((tally.get("counts") or {}).items()))
-        click.echo(f"{p['id']}  {p['status']:<7}  {p['kind']:<7}  {p['body']['pitch']}")
+        say(f"{p['id']}  {p['status']:<7}  {p['kind']:<7}  {p['body']['pitch']}")
         so_far = "result" if p["status"] == "decided" else "result so far"
-        click.echo(
+        say(
             f"    closes {_when(p['body']['closes'])}; votes: {counts or 'none'}; "
             f"{so_far}: {tally.get('result', tally.get('error', '?'))}"
         )
@@ -994,10 +1114,10 @@ def requester_show(node_url: str, name: str, as_json: bool) -> None:
     )
     profile = NodeClient(node_url).get_json(path)
     if as_json:
-        _echo_json(profile)
+        say_json(profile)
         return
     for line in format_profile(profile):
-        click.echo(line)
+        say(line)
 
 
 def _cents(value: int | None) -> str:
@@ -1051,18 +1171,24 @@ def blocklist() -> None:
 )
 def blocklist_export(node_url: str, fmt: str, output: Path | None) -> None:
     """Export the blocklist with provenance (block record ids)."""
-    data = NodeClient(node_url).get(
+    client = NodeClient(node_url)
+    data = client.get(
         "/api/v1/blocklist",
         {"format": fmt},
         accept="text/csv" if fmt == "csv" else "application/json",
     )
     if fmt == "json":
-        data = json.dumps(json.loads(data), indent=2, ensure_ascii=False).encode() + b"\n"
-    if output is None:
-        click.echo(data.decode("utf-8"), nl=False)
+        text = visible_json(client.answer("/api/v1/blocklist", data)) + "\n"
     else:
-        output.write_bytes(data)
-        click.echo(f"wrote {output}", err=True)
+        # Written again cell by cell: whatever the node sent (an older node's formulas, a
+        # lying node's escapes), no cell is a formula and none steers a terminal.
+        rows = csv.reader(io.StringIO(data.decode("utf-8"), newline=""))
+        text = csv_text([visible(cell, None) for cell in row] for row in rows)
+    if output is None:
+        say_lines(text)
+    else:
+        output.write_text(text, encoding="utf-8", newline="")
+        say(f"wrote {output}", err=True)
 
 
 @cli.group("log")
@@ -1074,9 +1200,7 @@ def log_group() -> None:
 @_node_option
 def log_checkpoint(node_url: str) -> None:
     """Print the latest signed checkpoint note."""
-    click.echo(
-        NodeClient(node_url).get("/checkpoint", accept="text/plain").decode("utf-8"), nl=False
-    )
+    say_lines(NodeClient(node_url).get("/checkpoint", accept="text/plain").decode("utf-8"))
 
 
 @log_group.command("verify")
@@ -1097,7 +1221,7 @@ def log_verify(node_url: str, expected: str | None) -> None:
     note = client.get("/checkpoint", accept="text/plain")
     signed = SignedCheckpoint.parse(note, verifier)
     size, root = signed.size, signed.root_hash
-    click.echo(f"checkpoint: {size} entries, root {root.hex()}, signed by {coop}")
+    say(f"checkpoint: {size} entries, root {root.hex()}, signed by {coop}")
 
     def fetch_tiles(tiles: Any) -> list[bytes]:
         return [
@@ -1112,8 +1236,11 @@ def log_verify(node_url: str, expected: str | None) -> None:
         raise CliError("FAILED: the hash tiles do not give the checkpoint's root")
     raws: list[bytes] = []
     bundles = (size + TILE_WIDTH - 1) // TILE_WIDTH
+    # Progress only on a terminal: elsewhere (a log, a pipe, a test) it would be read after
+    # the verdict on standard output, which must be the last word.
+    quiet = not sys.stderr.isatty()
     with click.progressbar(
-        range(bundles), label="fetching entries", file=sys.stderr, show_pos=True
+        range(bundles), label="fetching entries", file=sys.stderr, show_pos=True, hidden=quiet
     ) as bar:
         for n in bar:
             width = min(TILE_WIDTH, size - n * TILE_WIDTH)
@@ -1129,14 +1256,14 @@ def log_verify(node_url: str, expected: str | None) -> None:
         raise CliError("FAILED: the entries do not hash to the checkpoint's root")
     state = CoopState(coop)
     with click.progressbar(
-        raws, label="checking records", file=sys.stderr, show_pos=True
+        raws, label="checking records", file=sys.stderr, show_pos=True, hidden=quiet
     ) as records:
         for i, raw in enumerate(records):
             try:
                 state.apply(Record.from_bytes(raw))
             except RemoteProtocolError as exc:
                 raise CliError(f"FAILED: entry {i}: {exc.code}: {exc.message}") from None
-    click.echo(
+    say(
         f"OK: {size} records; every signature verifies, they hash to the signed "
         f"root, and each follows the co-op's rules. Members now: "
         f"{len(state.members())}; active blocks: {len(state.active_blocks())}."
@@ -1157,17 +1284,17 @@ def status(node_url: str, as_json: bool) -> None:
     """The node's state: log size, checkpoint, members, proposals, blocks."""
     st = NodeClient(node_url).get_json("/api/v1/status")
     if as_json:
-        _echo_json(st)
+        say_json(st)
         return
     cp = st.get("checkpoint") or {}
-    click.echo(f"{st['name']} ({st['coop']})")
-    click.echo(f"  log: {st['size']} records; last checkpoint at size {cp.get('size', '-')}")
-    click.echo(
+    say(f"{visible(str(st['name']), MAX_NAME)} ({st['coop']})")
+    say(f"  log: {st['size']} records; last checkpoint at size {cp.get('size', '-')}")
+    say(
         f"  members: {st['members']}; open proposals: {st['open_proposals']}; "
         f"active blocks: {st['blocks']}"
     )
     for line in federation_status_lines(st):
-        click.echo(line)
+        say(line)
 
 
 # The federation commands (peer, policy, blocklist explain, bundle, verify) live in their

@@ -10,7 +10,6 @@ group by :mod:`coopfed.node.cli`.
 
 from __future__ import annotations
 
-import textwrap
 import urllib.parse
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,6 @@ from coopfed.protocol.witness import log_verifier, witness_verifier
 from .cli import (
     CliError,
     NodeClient,
-    _echo_json,
     _handle,
     _json_option,
     _node_option,
@@ -36,8 +34,12 @@ from .cli import (
     blocklist,
     cli,
     now_ms,
+    say,
+    say_json,
+    say_wrapped,
 )
 from .config import Config
+from .safetext import MAX_NAME, visible
 
 
 def _fingerprint(did: str) -> str:
@@ -117,19 +119,24 @@ def peer_add(
         signed = SignedCheckpoint(note=note, log_verifier=log_verifier(did))
     except RemoteProtocolError as exc:
         raise CliError(f"{url}'s checkpoint is not signed by {did}: {exc.message}") from None
-    click.echo(f"co-op:       {wk.get('name', '?')}")
-    click.echo(f"did:         {did}")
-    click.echo(f"handle:      {Identity.from_did(did).handle}")
-    click.echo(f"fingerprint: {_fingerprint(did)}")
-    click.echo(f"its log:     {signed.size} records, checkpoint signed by that key")
+    # The name is the node's claim, shown escaped and capped on a line of its own, before
+    # the facts; everything after it is computed here from the key the checkpoint verified
+    # under, so a name cannot print a DID or a fingerprint that would be taken for them.
+    claimed = wk.get("name")
+    name = visible(claimed, MAX_NAME) if isinstance(claimed, str) else ""
+    say(f"the node at {them.base} calls its co-op: {name or '(no name)'}")
+    say(f"its log holds {signed.size} records; its checkpoint is signed by this key:")
+    ident = Identity.from_did(did)
+    say(f"  did:         {ident.did}")
+    say(f"  handle:      {ident.handle}")
+    say(f"  fingerprint: {_fingerprint(ident.did)}")
     if not yes:
-        click.echo("Compare the fingerprint with the one the co-op gave you in person or by")
-        click.echo("another channel you trust: pinning it means every record of theirs must")
-        click.echo("carry this key's signature.")
+        say("Compare the fingerprint with the one the co-op gave you in person or by")
+        say("another channel you trust: pinning it means every record of theirs must")
+        say("carry this key's signature. The name above is only what their node says.")
         click.confirm("Pin this key and follow the co-op?", abort=True)
     base = them.base
     if data is not None:
-        name = str(wk.get("name", ""))
 
         async def pin(node: Any) -> Any:
             return await node.peers.pin(
@@ -141,10 +148,10 @@ def peer_add(
         assert admin_token is not None
         NodeClient(node_url).post_json(
             "/api/v1/peers",
-            {"did": did, "url": base, "mirrors": list(mirrors), "name": wk.get("name", "")},
+            {"did": did, "url": base, "mirrors": list(mirrors), "name": name},
             headers=_admin(admin_token),
         )
-    click.echo(f"pinned {_handle(did)} ({did}); your node syncs its log from {base}")
+    say(f"pinned {_handle(did)} ({did}); your node syncs its log from {base}")
 
 
 def _peers_json(data: Path | None, node_url: str) -> list[dict[str, Any]]:
@@ -173,19 +180,20 @@ def peer_list(data: Path | None, node_url: str, as_json: bool) -> None:
     """The co-ops your node follows, and how syncing them goes."""
     found = _peers_json(data, node_url)
     if as_json:
-        _echo_json(found)
+        say_json(found)
         return
     if not found:
-        click.echo("no peers: follow a co-op with 'coopfed peer add URL'")
+        say("no peers: follow a co-op with 'coopfed peer add URL'")
     for p in found:
-        click.echo(f"{p['handle']:<20} {p['status']:<12} {p['name']}  ({p['did']})")
+        name = visible(str(p["name"]), MAX_NAME)
+        say(f"{p['handle']:<20} {p['status']:<12} {name}  ({p['did']})")
         last = _when(p["last_sync"]) if p.get("last_sync") else "never"
-        click.echo(
+        say(
             f"    {p['url']}: {p['held']} records held, checkpoint {p['verified']}, "
             f"last synced {last}, {p['blocks']} active block(s)"
         )
         if p.get("last_error"):
-            click.echo(f"    last problem ({p['last_code']}): {p['last_error']}")
+            say(f"    last problem ({p['last_code']}): {p['last_error']}")
 
 
 @peer.command("remove")
@@ -209,7 +217,7 @@ def peer_remove(did: str, data: Path | None, node_url: str, admin_token: str | N
             "/api/v1/peers/" + urllib.parse.quote(did, safe=":"),
             headers=_admin(admin_token),
         )
-    click.echo(f"no longer following {did}")
+    say(f"no longer following {did}")
 
 
 # --------------------------------------------------------------------------- policy
@@ -273,9 +281,9 @@ def policy_set(
         _, answer = NodeClient(node_url).post_json(
             "/api/v1/policy", value, headers=_admin(admin_token)
         )
-    click.echo(f"policy signed: record {answer['id']} at log index {answer['index']}")
+    say(f"policy signed: record {answer['id']} at log index {answer['index']}")
     for line in format_policy(answer["policy"]):
-        click.echo(line)
+        say(line)
 
 
 def format_policy(p: dict[str, Any]) -> list[str]:
@@ -310,22 +318,20 @@ def blocklist_explain(node_url: str, name: str, as_json: bool) -> None:
     )
     why = NodeClient(node_url).get_json(path)
     if as_json:
-        _echo_json(why)
+        say_json(why)
         return
-    click.echo(f"{why['requester']}: {(why['status'] or 'not on the blocklist').upper()}")
+    say(f"{why['requester']}: {(why['status'] or 'not on the blocklist').upper()}")
     for i, step in enumerate(why["steps"], 1):
-        click.echo(
-            textwrap.fill(step, width=96, initial_indent=f"  {i}. ", subsequent_indent="     ")
-        )
+        say_wrapped(step, f"  {i}. ", "     ")
     if why.get("trace"):
-        click.echo("  signed records it rests on:")
+        say("  signed records it rests on:")
         for r in why["trace"]:
-            click.echo(
+            say(
                 f"    {r['id']}  {r['type']:<16} #{r['index']:<6} in the log of "
                 f"{_handle(r['coop'])}, by {_handle(r['author'])}, {_when(r['ts'])}"
             )
     elif why["records"]:
-        click.echo("  signed records it rests on: " + ", ".join(why["records"]))
+        say("  signed records it rests on: " + ", ".join(why["records"]))
 
 
 # --------------------------------------------------------------------------- bundles
@@ -345,12 +351,12 @@ def _write_bundle(client: NodeClient, path: str, out: Path) -> None:
             f"the node sent a bundle that does not verify ({exc.code}): {exc.message}"
         ) from None
     out.write_bytes(data)
-    click.echo(
+    say(
         f"wrote {out} ({len(data)} bytes): the {verdict.kind} {verdict.subject.hex()} of co-op "
         f"{_handle(verdict.coop)} ({verdict.coop}), proved against its checkpoint of "
         f"{verdict.checkpoint_size} entries"
     )
-    click.echo(f"check it anywhere, offline: coopfed verify {out} --trust WITNESS_DID ...")
+    say(f"check it anywhere, offline: coopfed verify {out} --trust WITNESS_DID ...")
 
 
 def _coop_query(coop: str | None) -> str:
@@ -431,7 +437,7 @@ def verify(
         raise CliError(f"NOT VERIFIED ({exc.code}): {exc.message}") from None
     named = [witnesses.get(label, label) for label in verdict.witnesses]
     if as_json:
-        _echo_json(
+        say_json(
             {
                 "verified": True,
                 "kind": verdict.kind,
@@ -444,12 +450,13 @@ def verify(
             }
         )
         return
-    click.echo(
+    say(
         f"VERIFIED: {file.name} proves a {verdict.kind} of co-op {_handle(verdict.coop)} "
         f"({verdict.coop})."
     )
     for line in verdict.summary:
-        click.echo(textwrap.fill(line, width=96, initial_indent="  ", subsequent_indent="  "))
+        say_wrapped(line, "  ", "  ")
     if named:
-        who = ", ".join(f"{_handle(d)} ({d})" for d in named)
-        click.echo(f"  Witnessed by {len(named)} co-op(s) you trust: {who}.")
+        say(f"  Witnessed by {len(named)} co-op(s) you trust:")
+        for d in named:
+            say(f"    {_handle(d)} ({d})")

@@ -26,6 +26,7 @@ from .cli import (
     member,
     now_ms,
     requester,
+    say,
 )
 from .cli_fed import _admin, _need_operator, _operator_options, _with_node
 
@@ -68,7 +69,7 @@ def requester_alias(
             "/api/v1/operator/requester-alias",
             {"requester": new, "alias_of": old},
         )
-    click.echo(
+    say(
         f"{new} is now known as the same requester as {old}: record {answer['id']} "
         f"at log index {answer['index']}"
     )
@@ -117,9 +118,7 @@ def requester_bind_key(
             "/api/v1/operator/requester-key",
             {"requester": name, "key": did, "evidence": evidence},
         )
-    click.echo(
-        f"{did} may now reply for {name}: record {answer['id']} at log index {answer['index']}"
-    )
+    say(f"{did} may now reply for {name}: record {answer['id']} at log index {answer['index']}")
 
 
 @member.command("resign")

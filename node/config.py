@@ -43,6 +43,9 @@ class Config:
     rate_member_burst: int = 120
     #: Meter the last X-Forwarded-For address instead of the peer's (behind a trusted proxy).
     trust_forwarded_for: bool = False
+    #: Connections one client address may hold open at once (0: no cap). Behind a reverse
+    #: proxy every client comes from the proxy's address: raise it, or cap at the proxy.
+    max_connections_per_address: int = 100
     #: A connection must send a complete request head within this many seconds.
     header_timeout_s: float = 15.0
     #: A request must be read and answered within this many seconds (else 408).
@@ -56,6 +59,11 @@ class Config:
     #: Entries of a followed log dated more than this past the node's clock wait until the
     #: clock is there (``future``). Only demos, whose nodes move their clocks, raise it.
     sync_max_future_ms: int = 600_000
+    #: Applications to join by vote held outside the log, waiting for a member to sponsor
+    #: them; beyond this many the node refuses new ones (``applications_full``)...
+    max_pending_applications: int = 50
+    #: ...and how long each waits before it is dropped.
+    application_ttl_s: int = 14 * 86_400
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir))
@@ -71,12 +79,16 @@ class Config:
             raise ValueError("rates must be >= 0 (0 turns a limit off)")
         if self.rate_address_burst < 1 or self.rate_member_burst < 1:
             raise ValueError("bursts must be at least 1")
+        if self.max_connections_per_address < 0:
+            raise ValueError("max_connections_per_address must be >= 0 (0 turns the cap off)")
         if min(self.header_timeout_s, self.request_timeout_s, self.outbound_timeout_s) <= 0:
             raise ValueError("timeouts must be positive")
         if self.sync_interval_s <= 0 or self.sync_max_backoff_s < self.sync_interval_s:
             raise ValueError("sync_interval_s must be positive and sync_max_backoff_s no less")
         if self.sync_max_future_ms < 0:
             raise ValueError("sync_max_future_ms must be >= 0")
+        if self.max_pending_applications < 1 or self.application_ttl_s < 1:
+            raise ValueError("max_pending_applications and application_ttl_s must be >= 1")
         if self.schema is not None and self.is_sqlite:
             raise ValueError("a schema is a PostgreSQL setting; SQLite has none")
 

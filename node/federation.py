@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import random
 from collections.abc import Callable, Sequence
@@ -64,7 +63,9 @@ from coopfed.protocol.witness import (
     witness_verifier,
 )
 
+from . import jsonin
 from .config import Config
+from .jsonin import JsonRefused
 from .limits import client_timeout
 from .peers import PageConflict, PeerLog, Peers, PeerStatus, UnknownPeer
 from .service import Node
@@ -212,12 +213,12 @@ class Http:
 
 
 def _snippet(body: bytes) -> str:
-    text = body[:300].decode("utf-8", "replace").strip()
+    """What an error answer says: its code and message if it is ours, else its first bytes."""
     try:
-        err = json.loads(body)["error"]
-        return f"{err['code']}: {err['message']}"
-    except (ValueError, KeyError, TypeError):
-        return text or "(no body)"
+        err = jsonin.loads(body, limit=len(body))["error"]
+        return f"{err['code']}: {err['message']}"[:300]
+    except (JsonRefused, KeyError, TypeError):
+        return body[:300].decode("utf-8", "replace").strip() or "(no body)"
 
 
 # --------------------------------------------------------------------------- a source
@@ -277,19 +278,19 @@ class Source:
             types=frozenset({"application/json"}),
             limit=MAX_PROOF_ANSWER,
         )
+        what = f"{self.base}: the consistency proof"
         try:
-            value = json.loads(data)
-            hashes = value["proof"]
+            hashes = jsonin.loads(data, limit=MAX_PROOF_ANSWER, what=what)["proof"]
             if not isinstance(hashes, list) or len(hashes) > 130:
                 raise ValueError
             proof = [bytes.fromhex(h) for h in hashes]
             if any(len(h) != HASH_SIZE or h.hex() != s for h, s in zip(proof, hashes, strict=True)):
                 raise ValueError
+        except JsonRefused as exc:
+            raise FetchError(exc.message, code="bad_proof", bad_data=True) from None
         except (ValueError, KeyError, TypeError):
             raise FetchError(
-                f"{self.base}: the consistency proof is not a JSON list of hex SHA-256 hashes",
-                code="bad_proof",
-                bad_data=True,
+                f"{what} is not a JSON list of hex SHA-256 hashes", code="bad_proof", bad_data=True
             ) from None
         return proof
 

@@ -9,7 +9,6 @@ prose is spec/federation.md.
 
 from __future__ import annotations
 
-import json
 import urllib.parse
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Final
@@ -34,13 +33,14 @@ from .app import (
     _hex_id,
     _int_param,
     _json,
-    _read_body,
+    _json_body,
     _requester,
 )
 from .bundles import block_bundle, decision_bundle
 from .federation import ClientFactory, Federation, default_client_factory
 from .keys import KeyFileError, check_admin_token
 from .peers import UnknownPeer, key_fingerprint
+from .safetext import MAX_NAME, visible
 from .service import Node
 
 CLIENT_FACTORY: Final[web.AppKey[ClientFactory]] = web.AppKey("client_factory")
@@ -114,14 +114,6 @@ def _url(value: object, what: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
         raise ApiError("bad_request", f"{what} must be an http(s) URL, got {value!r}")
     return value.rstrip("/")
-
-
-async def _json_body(request: web.Request) -> Any:
-    raw = await _read_body(request, "application/json")
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError("bad_request", "the body is not JSON") from None
 
 
 def peer_json(node: Node, did: str) -> dict[str, Any]:
@@ -285,8 +277,12 @@ async def pin_peer(request: web.Request) -> web.Response:
     if not isinstance(mirrors, list) or len(mirrors) > 20:
         raise ApiError("bad_request", "mirrors is a list of at most 20 URLs")
     name = value.get("name") or ""
-    if not isinstance(name, str) or len(name) > 200:
-        raise ApiError("bad_request", "name is text of at most 200 characters")
+    if not isinstance(name, str) or visible(name, MAX_NAME) != name:
+        raise ApiError(
+            "bad_request",
+            f"name is one line of at most {MAX_NAME} characters, with no control characters "
+            "(line breaks, terminal escapes, text-direction overrides)",
+        )
     node = request.app[NODE]
     if did == node.did:
         raise ApiError("bad_request", "a co-op does not follow itself")

@@ -1,4 +1,8 @@
-"""Plain-text lines about the federation, for ``coopfed status`` and ``requester show``."""
+"""Plain-text lines about the federation, for ``coopfed status`` and ``requester show``.
+
+Co-op names are the peers' own: capped here so that the facts after them stay on screen
+(the command line shows every line it prints through :func:`~.safetext.visible`).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,18 @@ from typing import Any
 from coopfed.protocol.errors import RemoteProtocolError
 from coopfed.protocol.identity import Identity
 
+from .safetext import MAX_NAME, visible
+
 
 def _handle(did: str) -> str:
     try:
         return Identity.from_did(did).handle
     except RemoteProtocolError:
         return "?"
+
+
+def _name(name: object) -> str:
+    return visible(name, MAX_NAME) if isinstance(name, str) else ""
 
 
 def profile_federation_lines(profile: dict[str, Any]) -> list[str]:
@@ -28,7 +38,8 @@ def profile_federation_lines(profile: dict[str, Any]) -> list[str]:
             mark += " (DISTRUSTED: caught equivocating, not counted)"
         blocked = ", blocks it" if share["blocked"] else ""
         out.append(
-            f"    {share['name'] or _handle(share['coop'])}{mark}: {share['reports']} rating(s), "
+            f"    {_name(share['name']) or _handle(share['coop'])}{mark}: "
+            f"{share['reports']} rating(s), "
             f"{share['flags']} active flag(s){blocked}"
         )
     return out
@@ -42,7 +53,7 @@ def federation_status_lines(st: dict[str, Any]) -> list[str]:
     out = []
     for p in fed["peers"]:
         out.append(
-            f"  follows {p['name'] or p['handle']} ({p['did']}): {p['status']}, "
+            f"  follows {_name(p['name']) or p['handle']} ({p['did']}): {p['status']}, "
             f"{p['held']} records held"
             + (f"; last problem: {p['last_error']}" if p.get("last_error") else "")
         )

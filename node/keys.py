@@ -16,8 +16,12 @@ from typing import Final
 
 from coopfed.protocol.identity import SigningIdentity
 
+from . import jsonin
+
 COOP_KEY_FILE: Final = "coop.key"
 ADMIN_TOKEN_FILE: Final = "admin.token"
+#: Largest member key file read (one holds a DID and a hex seed: some 130 bytes).
+MAX_KEY_FILE: Final = 16 * 1024
 
 
 class KeyFileError(ValueError):
@@ -45,11 +49,15 @@ def _write_private(path: Path, data: bytes, *, overwrite: bool) -> None:
         os.close(fd)
 
 
-def _read(path: Path) -> str:
+def _read_bytes(path: Path) -> bytes:
     try:
-        return path.read_text(encoding="utf-8").strip()
+        return path.read_bytes()
     except FileNotFoundError:
         raise KeyFileError(f"{path} does not exist") from None
+
+
+def _read(path: Path) -> str:
+    return _read_bytes(path).decode("utf-8").strip()
 
 
 def _seed_from_hex(text: object, path: Path) -> bytes:
@@ -75,10 +83,10 @@ def write_key_file(path: Path | str, seed: bytes, *, overwrite: bool = False) ->
 def read_key_file(path: Path | str) -> SigningIdentity:
     """Read a member key file; its ``did`` must be the seed's (a typo check)."""
     path = Path(path)
-    try:
-        value = json.loads(_read(path))
-    except json.JSONDecodeError as exc:
-        raise KeyFileError(f"{path} is not a JSON key file: {exc}") from None
+    try:  # a member may be handed one: it is outside data, bounded like any other
+        value = jsonin.loads(_read_bytes(path), limit=MAX_KEY_FILE, what="its text")
+    except jsonin.JsonRefused as exc:
+        raise KeyFileError(f"{path} is not a JSON key file: {exc.message}") from None
     if not isinstance(value, dict) or "seed" not in value:
         raise KeyFileError(f"{path}: expected a JSON object with a 'seed'")
     identity = SigningIdentity(_seed_from_hex(value["seed"], path))

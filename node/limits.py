@@ -12,6 +12,10 @@
   ``header_timeout_s`` of connecting or of its previous answer (aiohttp's keep-alive timer
   closes it otherwise: the slowloris defence), and a request must be read and answered
   within ``request_timeout_s`` (408). Outbound requests take :func:`client_timeout`.
+- Open connections are capped per client address (:class:`ConnectionMeter`, counted and
+  refused by node/server.py), so that one address cannot hold all of the node's sockets.
+  The meter holds an address only while it has a connection open.
+- A query parameter given twice is refused (400), so that no route silently takes one.
 - The access log format leaves out the client address (and Referer and User-Agent).
 """
 
@@ -100,6 +104,38 @@ class TokenBuckets:
             del self._buckets[k]
 
 
+class ConnectionMeter:
+    """Connections open per client address key, at most ``cap`` each (in memory only)."""
+
+    def __init__(self, cap: int) -> None:
+        if cap < 1:
+            raise ValueError("a connection cap is at least 1")
+        self.cap = cap
+        #: Connections refused since the node started.
+        self.refused = 0
+        self._open: dict[str, int] = {}
+
+    def count(self, key: str) -> int:
+        return self._open.get(key, 0)
+
+    def open(self, key: str) -> bool:
+        """Count a new connection from ``key``: False (and not counted) when at the cap."""
+        n = self._open.get(key, 0)
+        if n >= self.cap:
+            self.refused += 1
+            return False
+        self._open[key] = n + 1
+        return True
+
+    def close(self, key: str) -> None:
+        """A counted connection closed; an address with none open is forgotten."""
+        n = self._open.get(key, 0) - 1
+        if n > 0:
+            self._open[key] = n
+        else:
+            self._open.pop(key, None)
+
+
 def address_key(remote: str | None) -> str:
     """The key an address is metered under: IPv4 as is, IPv6 by its /64."""
     if not remote:
@@ -124,6 +160,7 @@ class Limits:
     max_body: int
     request_timeout_s: float
     trust_forwarded_for: bool = False
+    connections: ConnectionMeter | None = None
 
     @classmethod
     def from_config(cls, config: Config, *, clock: Clock = time.monotonic) -> Limits:
@@ -136,6 +173,11 @@ class Limits:
             max_body=config.max_body,
             request_timeout_s=config.request_timeout_s,
             trust_forwarded_for=config.trust_forwarded_for,
+            connections=(
+                ConnectionMeter(config.max_connections_per_address)
+                if config.max_connections_per_address
+                else None
+            ),
         )
 
 
@@ -184,8 +226,14 @@ def _refuse(what: str, wait: float) -> ApiError:
 
 @web.middleware
 async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Bound every request: body size, time, and (for writes) the address's rate."""
+    """Bound every request: its body, its time, one value per query parameter, its rate."""
     limits = request.app[LIMITS]
+    query = request.query
+    if len(query) != len(set(query)):
+        twice = next(k for k in query if len(query.getall(k)) > 1)
+        raise ApiError(
+            "bad_request", f"query parameter {twice[:40]!r} is given more than once; give it once"
+        )
     length = request.content_length
     if length is not None and length > limits.max_body:
         raise ApiError(

@@ -188,7 +188,10 @@ def document(server: str | None = None) -> dict[str, Any]:
                 "description": "The signature is the authentication: the node checks the author "
                 "is a member now, validates the record against the co-op's state "
                 "and appends it. Posting the same record again is harmless: the "
-                "same id and index come back with status 200.",
+                "same id and index come back with status 200. An admit `proposal` whose "
+                "`application` is waiting at `/api/v1/applications` sponsors it: the "
+                "application is appended first, then the proposal (the answer names the "
+                "proposal); see `/api/v1/applications` for its own refusals.",
                 "requestBody": {
                     "required": True,
                     "content": {MSGPACK: {"schema": {"type": "string", "format": "binary"}}},
@@ -335,10 +338,22 @@ def document(server: str | None = None) -> dict[str, Any]:
             "post": {
                 "operationId": "join",
                 "tags": ["membership"],
-                "summary": "Join with a signed member.apply record: by invite token, or by vote",
-                "description": "With a valid token the co-op admits the key at once. Without "
-                "one, under a charter that admits by vote, the application is "
-                "appended with an admit proposal, and the answer names the proposal.",
+                "summary": "Join with a signed member.apply record: by invite token, or apply "
+                "for a member's sponsorship",
+                "description": "With a valid token the co-op admits the key at once (201, "
+                "`status: admitted`). Without one, under a charter that admits by vote, the "
+                "node holds the application outside the log (202, `status: pending`; listed "
+                "at `/api/v1/applications`) until a member sponsors it by posting an admit "
+                "`proposal` that cites it (`application`: its id) to `/api/v1/records`: the "
+                "application and the proposal then enter the log together, and the members "
+                "vote. A held application is dropped after the node's `application_ttl_s` "
+                "(default 14 days); a node holds at most `max_pending_applications` (default "
+                "50) and refuses more with 429 `applications_full` and `Retry-After` (when "
+                "the soonest held one expires). Posting the same application again gives the "
+                "same answer: 202 while it waits, then 200 naming the admit proposal "
+                "(`status: sponsored`). Refusals: `invite_required` (403, the charter admits "
+                "by invite), `already_member`, `already_applied` (this key has an application "
+                "waiting or being voted on), `no_members` (409), `skew` (400).",
                 "requestBody": {
                     "required": True,
                     "content": {
@@ -358,10 +373,27 @@ def document(server: str | None = None) -> dict[str, Any]:
                     },
                 },
                 "responses": {
-                    "201": _json(_ref("Joined"), "Admitted, or put to a vote"),
-                    "200": _json(_ref("Joined"), "A replay of an earlier join"),
+                    "201": _json(_ref("Joined"), "Admitted by invite"),
+                    "202": _json(_ref("Joined"), "Held, waiting for a member's sponsorship"),
+                    "200": _json(_ref("Joined"), "A replay of an earlier join, now in the log"),
                     **_errors(400, 403, 409, 413, 415, 429),
                 },
+            }
+        },
+        "/api/v1/applications": {
+            "get": {
+                "operationId": "applications",
+                "tags": ["membership"],
+                "summary": "Applications to join waiting for a member's sponsorship",
+                "description": "Public, like the log they ask to join: the applicant's DID, "
+                "handles and text, and the days (UTC) it came and will be dropped, oldest "
+                "first. To sponsor one, a member signs an admit `proposal` with "
+                "`member` = the applicant's DID and `application` = the id, and posts it to "
+                "`/api/v1/records`: the node appends the application, then the proposal, in "
+                "one transaction (201 names the proposal). Refusals of that post, beyond any "
+                "proposal's: `unknown_application` (409: not held here, or expired), "
+                "`already_sponsored` (409: another member sponsored it a moment before).",
+                "responses": {"200": _json(_ref("Applications"), "The waiting applications")},
             }
         },
         "/api/v1/invites": {
@@ -402,7 +434,9 @@ def document(server: str | None = None) -> dict[str, Any]:
     paths.update(webapp_paths())
     for item in paths.values():
         for op in item.values():
-            op["responses"].setdefault("500", {"$ref": "#/components/responses/E500"})
+            # Any request may meet these: the server answers them before any route runs.
+            for status in ("429", "431", "500"):
+                op["responses"].setdefault(status, {"$ref": f"#/components/responses/E{status}"})
     doc: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {
@@ -424,7 +458,13 @@ def document(server: str | None = None) -> dict[str, Any]:
             "responses": {
                 f"E{s}": _json(_ref("Error"), d)
                 for s, d in (
-                    (400, "Malformed or invalid input"),
+                    (
+                        400,
+                        "Malformed or invalid input. A JSON body must be UTF-8 JSON "
+                        "(`decode_error`) nested at most 32 levels deep (`too_deep`); an "
+                        "integer query parameter is plain decimal (no sign, no leading zero, "
+                        "at most 2^63-1) and no parameter may be given twice (`bad_request`)",
+                    ),
                     (401, "Missing or wrong admin token"),
                     (403, "No standing"),
                     (404, "Not found"),
@@ -432,7 +472,16 @@ def document(server: str | None = None) -> dict[str, Any]:
                     (409, "Conflicts with the co-op's state"),
                     (413, "Too large"),
                     (415, "Unsupported media type"),
-                    (429, "Too many writes: see Retry-After"),
+                    (
+                        429,
+                        "Too many writes (`rate_limited`), or too many connections open "
+                        "from one address (`too_many_connections`): see Retry-After",
+                    ),
+                    (
+                        431,
+                        "The request line (with its query string) or a header line is over "
+                        "8190 bytes, or there are over 64 header fields (`head_too_large`)",
+                    ),
                     (500, "The node failed"),
                 )
             },
@@ -485,13 +534,51 @@ def _schemas() -> dict[str, Any]:
         },
         "Joined": {
             "type": "object",
+            "required": ["id", "index", "status", "via", "member", "admitted", "message"],
             "properties": {
-                "id": _HEX32,
-                "index": {"type": "integer"},
+                "id": {
+                    **_HEX32,
+                    "description": "admitted: the member.admit record; pending: the "
+                    "application; sponsored: the admit proposal",
+                },
+                "index": {
+                    "type": ["integer", "null"],
+                    "description": "Its place in the log; null while the application waits",
+                },
+                "status": {"type": "string", "enum": ["admitted", "pending", "sponsored"]},
                 "via": {"type": "string", "enum": ["invite", "vote"]},
                 "member": _DID,
                 "handle": {"type": "string"},
-                "admitted": {"type": "boolean"},
+                "admitted": {"type": "boolean", "description": "Whether the key is a member now"},
+                "expires": {
+                    "type": "integer",
+                    "description": "pending only: when the node drops the application (Unix ms)",
+                },
+                "message": {"type": "string", "description": "What happens next, for people"},
+            },
+        },
+        "Applications": {
+            "type": "object",
+            "required": ["count", "max", "applications"],
+            "properties": {
+                "count": {"type": "integer"},
+                "max": {"type": "integer", "description": "How many this node holds at most"},
+                "applications": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["id", "member", "handle", "received", "expires"],
+                        "properties": {
+                            "id": {**_HEX32, "description": "The member.apply record's id"},
+                            "member": _DID,
+                            "handle": {"type": "string"},
+                            "long_handle": {"type": "string"},
+                            "text": {"type": ["string", "null"]},
+                            "received": {"type": "string", "format": "date"},
+                            "expires": {"type": "string", "format": "date"},
+                        },
+                    },
+                },
             },
         },
         "Record": {

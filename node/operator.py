@@ -15,8 +15,8 @@ from coopfed.protocol.bodies import Body, RequesterAlias, RequesterKey, Requeste
 from coopfed.protocol.errors import RemoteProtocolError
 
 from .api_errors import ApiError
-from .app import CLOCK, NODE
-from .fedroutes import _json_body, require_admin
+from .app import CLOCK, NODE, _json_body
+from .fedroutes import require_admin
 
 
 def _requester(value: Any, what: str) -> RequesterRef:

@@ -67,6 +67,7 @@ from coopfed.protocol.witness import (
     log_verifier,
 )
 
+from .safetext import MAX_NAME, visible
 from .storage import StorageError, Store, metadata
 
 log = logging.getLogger(__name__)
@@ -751,9 +752,18 @@ class Peers:
     async def pin(
         self, did: str, *, url: str, mirrors: Sequence[str], name: str, now_ms: int
     ) -> PeerInfo:
-        """Follow co-op ``did`` at ``url`` (again: the URL, mirrors and name are updated)."""
+        """Follow co-op ``did`` at ``url`` (again: the URL, mirrors and name are updated).
+
+        ``name`` is a label the operator sees (the peer's own claim, as a rule): one visible
+        line of at most :data:`~.safetext.MAX_NAME` characters, else ``LocalProtocolError``.
+        """
         if did == self.coop:
             raise LocalProtocolError("a co-op does not follow itself")
+        if visible(name, MAX_NAME) != name:
+            raise LocalProtocolError(
+                f"a peer's name is one line of at most {MAX_NAME} characters with no control "
+                f"characters; show it with visible() first, got {name[: MAX_NAME + 1]!r}"
+            )
         log_origin(did)  # a canonical Ed25519 did:key, or InvalidIdentity
         async with self.store.transaction() as conn:
             row = await _lock_peer(conn, did)

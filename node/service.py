@@ -19,7 +19,7 @@ import logging
 import os
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -29,7 +29,6 @@ from coopfed.protocol.bodies import (
     Body,
     Charter,
     MemberAdmit,
-    MemberApply,
     Proposal,
     ProposalKind,
     RecordType,
@@ -69,7 +68,7 @@ from .config import Config
 from .keys import COOP_KEY_FILE, new_seed, read_coop_key, write_admin_token, write_coop_key
 from .peers import Peers
 from .profile import CoopRecords, alias_group, federation_profile, requester_profile
-from .storage import StorageError, Store, StoredCheckpoint, WriteTx
+from .storage import PendingApplication, StorageError, Store, StoredCheckpoint, WriteTx
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +100,29 @@ class SubmitResult:
     id: bytes
     index: int
     created: bool
+
+
+@dataclass(frozen=True)
+class JoinResult:
+    """What a join came to: an admit (by invite), a held application, or an admit proposal.
+
+    ``index`` is None while the application is held outside the log, until ``expires_ms``.
+    """
+
+    id: bytes
+    index: int | None
+    created: bool
+    expires_ms: int | None = None
+
+
+class ApplicationsFull(RecordRejected):
+    """The node holds as many applications as it takes; one leaves within ``retry_after_s``."""
+
+    code = "applications_full"
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 def now_ms() -> int:
@@ -279,13 +301,22 @@ class Node:
             async for page in self.store.pages(self.state.size):
                 self._fold(page)
 
-    async def _commit(self, build: Build, *, now_ms: int) -> list[Entry]:
+    async def _commit(
+        self, build: Build, *, now_ms: int, clockless: Collection[bytes] = ()
+    ) -> list[Entry]:
         """Append what ``build`` returns (given the up-to-date state) in one transaction.
 
         ``build`` runs with the log locked and ``self.state`` caught up; it may read and
         write other tables in the same transaction. The records are checked in order
         before anything is inserted; ``self.state`` changes only after the commit.
+        Records whose ids are in ``clockless`` are checked as a replay checks them, with
+        no clock: applications held since their applicant signed them, whose time is
+        theirs, not now (their time was checked when they came).
         """
+
+        def clock(record: Record) -> int | None:
+            return None if record.id in clockless else now_ms
+
         async with self._lock:
             scratch: CoopState | None = None
             async with self.store.write() as tx:
@@ -294,13 +325,13 @@ class Node:
                 if not new:
                     return []
                 if len(new) == 1:
-                    self.state.check(new[0], now_ms=now_ms)
+                    self.state.check(new[0], now_ms=clock(new[0]))
                 elif independent(new):
                     # O(batch): each is checked against the committed state, which is
                     # what checking them in order would give (see ``independent``).
                     for i, record in enumerate(new):
                         try:
-                            self.state.check(record, now_ms=now_ms)
+                            self.state.check(record, now_ms=clock(record))
                         except RemoteProtocolError as exc:
                             exc.add_note(f"record {i} of the {len(new)} in this batch")
                             raise
@@ -308,7 +339,7 @@ class Node:
                     scratch = self.state.fork()
                     for i, record in enumerate(new):
                         try:
-                            scratch.apply(record, now_ms=now_ms)
+                            scratch.apply(record, now_ms=clock(record))
                         except RemoteProtocolError as exc:
                             exc.add_note(f"record {i} of the {len(new)} in this batch")
                             raise
@@ -316,7 +347,7 @@ class Node:
                 cp = await self._sign_in(tx, now_ms)
             # Committed. The same check with the same clock passes again, so apply cannot fail.
             if scratch is None:
-                entries = [self.state.apply(record, now_ms=now_ms) for record in new]
+                entries = [self.state.apply(record, now_ms=clock(record)) for record in new]
             else:
                 self.state = scratch
                 entries = [e for e in (scratch.entry(r.id) for r in new) if e is not None]
@@ -355,7 +386,7 @@ class Node:
         if record.type is RecordType.MEMBER_APPLY:
             raise RecordRejected(
                 "an application is posted to the join endpoint (with an invite token, or "
-                "to be voted on), not as a plain record",
+                "to wait for a member's sponsorship), not as a plain record",
                 code="wrong_type",
             )
 
@@ -375,6 +406,10 @@ class Node:
         if done is not None:
             # The same bytes are in the log, so their signature verified when they went in.
             return SubmitResult(record.id, done.index, False)
+        held = _application_cited(self.state, record)
+        if held is not None:
+            record.verify_signature()
+            return await self._sponsor(record, held, now_ms=now_ms)
         sub = _Submission(record, now_ms, asyncio.get_running_loop().create_future())
         self._unverified.append(sub)
         self._wake("verify", self._verify_loop)
@@ -927,15 +962,17 @@ class Node:
             )
         return token
 
-    async def join(self, *, apply_raw: bytes, token: str | None, now_ms: int) -> SubmitResult:
-        """Admit the signer of a ``member.apply`` record: by invite, or by putting it to a vote.
+    async def join(self, *, apply_raw: bytes, token: str | None, now_ms: int) -> JoinResult:
+        """Take a ``member.apply`` record: admit its signer by invite, or hold it for a sponsor.
 
         The application, signed by the new key, proves the applicant holds it. With a
         valid token the co-op appends ``member.admit`` (via invite, ref = SHA-256 of the
         token) and marks the token used, in one transaction; the result names that admit.
-        Without a token, under a charter that admits by vote, it appends the application
-        and an admit proposal (open for the charter's shortest window); the result names
-        the proposal. A replay of the same application gives the same answer.
+        Without a token, under a charter that admits by vote, the node holds the
+        application outside the log (at most ``max_pending_applications``, each for
+        ``application_ttl_s``) until a member sponsors it (:meth:`_sponsor`): nobody
+        outside the co-op can add a record to its log. A replay of the same application
+        gives the same answer; once sponsored, the answer names the admit proposal.
         """
         apply = Record.from_bytes(apply_raw)
         if apply.type is not RecordType.MEMBER_APPLY:
@@ -946,11 +983,11 @@ class Node:
             )
         if token is not None:
             return await self._join_by_invite(apply, token, now_ms)
-        return await self._join_by_vote(apply, now_ms)
+        return await self._hold_application(apply, now_ms)
 
-    async def _join_by_invite(self, apply: Record, token: str, now_ms: int) -> SubmitResult:
+    async def _join_by_invite(self, apply: Record, token: str, now_ms: int) -> JoinResult:
         ref = invite_hash(token)
-        replay: list[SubmitResult] = []
+        replay: list[JoinResult] = []
 
         async def build(tx: WriteTx) -> list[Record]:
             invite = await tx.invite(ref)
@@ -961,7 +998,7 @@ class Node:
             if invite.used_by is not None:
                 used = None if invite.admit_id is None else self.state.entry(invite.admit_id)
                 if invite.used_by == apply.author and used is not None:
-                    replay.append(SubmitResult(used.record.id, used.index, False))
+                    replay.append(JoinResult(used.record.id, used.index, False))
                     return []
                 raise RecordRejected("this invite has been used already", code="invite_used")
             if now_ms >= invite.expires_ms:
@@ -971,61 +1008,152 @@ class Node:
             self.state.check(apply, now_ms=now_ms)  # right co-op, on time, not a member yet
             admit = self._sign(MemberAdmit(member=apply.author, via="invite", ref=ref), now_ms)
             await tx.use_invite(ref, member=apply.author, now_ms=now_ms, admit_id=admit.id)
+            await tx.drop_applications(apply.author)  # a member needs no sponsor
             return [admit]
 
         entries = await self._commit(build, now_ms=now_ms)
         if replay:
             return replay[0]
-        return SubmitResult(entries[0].record.id, entries[0].index, True)
+        return JoinResult(entries[0].record.id, entries[0].index, True)
 
-    async def _join_by_vote(self, apply: Record, now_ms: int) -> SubmitResult:
+    async def _hold_application(self, apply: Record, now_ms: int) -> JoinResult:
+        # First without the log's lock: a replay or a refusal (a full queue, above all)
+        # is answered from what is committed, so a flood of applications never holds up
+        # the members' writes. Then again under the lock, which decides.
+        early = await self._application_verdict(apply, now_ms, self.store)
+        if early is not None:
+            return early
+        answer: list[JoinResult] = []
+
+        async def build(tx: WriteTx) -> list[Record]:
+            verdict = await self._application_verdict(apply, now_ms, tx)
+            if verdict is None:
+                expires = now_ms + self.config.application_ttl_s * 1000
+                await tx.hold_application(apply, now_ms=now_ms, expires_ms=expires)
+                verdict = JoinResult(apply.id, None, True, expires)
+            answer.append(verdict)
+            return []
+
+        await self._commit(build, now_ms=now_ms)
+        return answer[0]
+
+    async def _application_verdict(
+        self, apply: Record, now_ms: int, held: Store | WriteTx
+    ) -> JoinResult | None:
+        """The answer to a replayed application, or None for a new one to hold; or raise."""
+        if self.state.entry(apply.id) is not None:
+            prop = _proposal_for(self.state, apply.id)
+            if prop is not None:
+                return JoinResult(prop.entry.record.id, prop.entry.index, False)
+        same = await held.application(apply.id)
+        if same is not None:
+            if now_ms < same.expires_ms:
+                return JoinResult(apply.id, None, False, same.expires_ms)
+            raise RecordRejected(
+                f"this application expired on {day(same.expires_ms)} without a member's "
+                "sponsorship; sign a new one to apply again",
+                code="application_expired",
+            )
+        charter = self.state.charter
+        assert charter is not None
+        if charter[1].admission != "vote":
+            raise RecordRejected(
+                "this co-op admits members by invite: ask a member for an invite token",
+                code="invite_required",
+            )
+        self.state.check(apply, now_ms=now_ms)  # right co-op, on time, not a member
+        if not self.state.members():
+            raise RecordRejected(
+                "the co-op has no members to sponsor an application", code="no_members"
+            )
+        mine = await held.application_of(apply.author)
+        if mine is not None and now_ms < mine.expires_ms:
+            raise RecordRejected(
+                "this key has an application waiting for a member's sponsorship already "
+                f"(until {day(mine.expires_ms)})",
+                code="already_applied",
+            )
+        if any(
+            p.decision is None
+            and p.body.kind is ProposalKind.ADMIT
+            and p.body.member == apply.author
+            for p in self.state.proposals()
+        ):
+            raise RecordRejected(
+                "an application of this key is being voted on already", code="already_applied"
+            )
+        count, soonest = await held.applications_held(now_ms=now_ms)
+        if count >= self.config.max_pending_applications:
+            assert soonest is not None
+            raise ApplicationsFull(
+                f"this co-op holds {count} applications waiting for a member's sponsorship, "
+                f"as many as it takes; one leaves by {day(soonest)} at the latest: apply "
+                "again then, or ask a member for an invite",
+                retry_after_s=max(1, -(-(soonest - now_ms) // 1000)),
+            )
+        return None
+
+    async def _sponsor(self, proposal: Record, application: bytes, *, now_ms: int) -> SubmitResult:
+        """Append a held application and the admit proposal citing it, in one transaction.
+
+        The application goes first, so the proposal's citation resolves (state.md §3); both
+        are checked as any record is, the proposal's author must be a member. The
+        application leaves the queue in the same transaction.
+        """
+        try:
+            # Every rule but the citation, before the costlier check of the pair: a
+            # non-member's proposal is refused here, with the state's own code.
+            self.state.check(proposal, now_ms=now_ms)
+        except RecordRejected as exc:
+            if exc.code != "unknown_reference":  # the application, not in the log yet
+                raise
         replay: list[SubmitResult] = []
 
         async def build(tx: WriteTx) -> list[Record]:
-            if self.state.entry(apply.id) is not None:
-                prop = _proposal_for(self.state, apply.id)
-                if prop is not None:
-                    replay.append(SubmitResult(prop.entry.record.id, prop.entry.index, False))
-                    return []
-            charter = self.state.charter
-            assert charter is not None
-            if charter[1].admission != "vote":
+            done = self.state.entry(proposal.id)
+            if done is not None:  # another process appended it meanwhile
+                replay.append(SubmitResult(proposal.id, done.index, False))
+                return []
+            if self.state.entry(application) is not None:
+                # Sponsored already: a second open vote on the same person would only
+                # split the members' ballots.
+                other = _proposal_for(self.state, application)
+                if other is not None and other.decision is None:
+                    raise RecordRejected(
+                        "this application has been sponsored already: vote on proposal "
+                        f"{other.entry.record.id.hex()}",
+                        code="already_sponsored",
+                    )
+                return [proposal]
+            held = await tx.application(application)
+            if held is None:
                 raise RecordRejected(
-                    "this co-op admits members by invite: ask a member for an invite token",
-                    code="invite_required",
+                    f"application {application.hex()} is not waiting at this node "
+                    "(see GET /api/v1/applications)",
+                    code="unknown_application",
                 )
-            self.state.check(apply, now_ms=now_ms)
-            if not self.state.members():
+            if now_ms >= held.expires_ms:
                 raise RecordRejected(
-                    "the co-op has no members to vote on an application", code="no_members"
+                    f"application {application.hex()} expired on {day(held.expires_ms)}, "
+                    "before any member sponsored it",
+                    code="application_expired",
                 )
-            if any(
-                p.decision is None
-                and p.body.kind is ProposalKind.ADMIT
-                and p.body.member == apply.author
-                for p in self.state.proposals()
-            ):
-                raise RecordRejected(
-                    "an application of this key is being voted on already", code="already_applied"
-                )
-            body = apply.body
-            assert isinstance(body, MemberApply)
-            handle = Identity.from_did(apply.author).long_handle
-            proposal = Proposal(
-                kind=ProposalKind.ADMIT,
-                pitch=f"Admit {handle} as a member",
-                member=apply.author,
-                application=apply.id,
-                opens=now_ms,
-                closes=now_ms + charter[1].min_window_ms,
-                text=body.text,
-            )
-            return [apply, self._sign(proposal, now_ms)]
+            await tx.drop_applications(held.record.author)
+            return [held.record, proposal]
 
-        entries = await self._commit(build, now_ms=now_ms)
+        entries = await self._commit(build, now_ms=now_ms, clockless={application})
         if replay:
             return replay[0]
-        return SubmitResult(entries[-1].record.id, entries[-1].index, True)
+        return SubmitResult(proposal.id, entries[-1].index, True)
+
+    async def applications(self, *, now_ms: int) -> list[PendingApplication]:
+        """The applications waiting for a member's sponsorship, oldest first."""
+        await self.refresh()
+        return [
+            a
+            for a in await self.store.applications(now_ms=now_ms)
+            if self.state.entry(a.record.id) is None and not self.state.is_member(a.record.author)
+        ]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -1086,7 +1214,32 @@ def _charter_of(state: CoopState, info: ProposalInfo) -> Charter:
 
 
 def _proposal_for(state: CoopState, application: bytes) -> ProposalInfo | None:
-    for p in state.proposals():
+    """The latest admit proposal citing ``application``, if any."""
+    for p in reversed(state.proposals()):
         if p.body.kind is ProposalKind.ADMIT and p.body.application == application:
             return p
     return None
+
+
+def _application_cited(state: CoopState, record: Record) -> bytes | None:
+    """The application an admit proposal sponsors: one not in the log, or being voted on.
+
+    Any other admit proposal citing an application (after a vote that failed, say) is a
+    plain record.
+    """
+    body = record.body
+    if not (
+        isinstance(body, Proposal)
+        and body.kind is ProposalKind.ADMIT
+        and body.application is not None
+    ):
+        return None
+    if state.entry(body.application) is None:
+        return body.application
+    voted = _proposal_for(state, body.application)
+    return body.application if voted is not None and voted.decision is None else None
+
+
+def day(ms: int) -> str:
+    """A Unix time in ms as its UTC day, ``YYYY-MM-DD`` (when applications come and go)."""
+    return time.strftime("%Y-%m-%d", time.gmtime(ms // 1000))

@@ -84,6 +84,17 @@ invites = sa.Table(
     sa.Column("used_at", sa.BigInteger, nullable=True),
     sa.Column("admit_id", sa.LargeBinary, nullable=True),
 )
+#: Applications to join by vote that no member has sponsored yet: outside the log, bounded
+#: in number and in time (node/service.py ``Node.join``).
+applications = sa.Table(
+    "applications",
+    metadata,
+    sa.Column("id", sa.LargeBinary, primary_key=True),
+    sa.Column("author", sa.Text, nullable=False, unique=True),
+    sa.Column("raw", sa.LargeBinary, nullable=False),
+    sa.Column("received_ms", sa.BigInteger, nullable=False),
+    sa.Column("expires_ms", sa.BigInteger, nullable=False),
+)
 
 
 class StorageError(RuntimeError):
@@ -106,6 +117,15 @@ class Invite:
     used_by: str | None
     used_at: int | None
     admit_id: bytes | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PendingApplication:
+    """A ``member.apply`` record held outside the log until a member sponsors it."""
+
+    record: Record
+    received_ms: int
+    expires_ms: int
 
 
 # --------------------------------------------------------------------------- engine
@@ -320,6 +340,30 @@ class Store:
             ).first()
         return None if row is None else _invite(row)
 
+    async def applications(self, *, now_ms: int) -> list[PendingApplication]:
+        """The applications not expired at ``now_ms``, oldest first."""
+        async with self.read() as conn:
+            rows = await conn.execute(
+                sa.select(applications)
+                .where(applications.c.expires_ms > now_ms)
+                .order_by(applications.c.received_ms, applications.c.id)
+            )
+            return [_application(r) for r in rows]
+
+    # The same reads as WriteTx's, outside the log lock: for answers that need no lock.
+
+    async def application(self, rid: bytes) -> PendingApplication | None:
+        async with self.read() as conn:
+            return await _application_where(conn, applications.c.id == rid)
+
+    async def application_of(self, author: str) -> PendingApplication | None:
+        async with self.read() as conn:
+            return await _application_where(conn, applications.c.author == author)
+
+    async def applications_held(self, *, now_ms: int) -> tuple[int, int | None]:
+        async with self.read() as conn:
+            return await _applications_held(conn, now_ms)
+
 
 class WriteTx:
     """The open write transaction: the committed head, and the operations that extend it."""
@@ -412,6 +456,38 @@ class WriteTx:
         if result.rowcount != 1:
             raise StorageError("invite vanished or was used inside the log lock")
 
+    # The log lock this transaction holds serialises every change to applications, so
+    # a count checked here still holds when the insert commits.
+
+    async def application(self, rid: bytes) -> PendingApplication | None:
+        """The held application with id ``rid``, expired or not."""
+        return await _application_where(self.conn, applications.c.id == rid)
+
+    async def application_of(self, author: str) -> PendingApplication | None:
+        """The application ``author`` has held here, expired or not."""
+        return await _application_where(self.conn, applications.c.author == author)
+
+    async def applications_held(self, *, now_ms: int) -> tuple[int, int | None]:
+        """How many applications are held unexpired at ``now_ms``, and the soonest expiry."""
+        return await _applications_held(self.conn, now_ms)
+
+    async def hold_application(self, record: Record, *, now_ms: int, expires_ms: int) -> None:
+        """Hold ``record`` (a verified ``member.apply``), first dropping expired ones."""
+        await self.conn.execute(applications.delete().where(applications.c.expires_ms <= now_ms))
+        await self.conn.execute(
+            applications.insert().values(
+                id=record.id,
+                author=record.author,
+                raw=record.raw,
+                received_ms=now_ms,
+                expires_ms=expires_ms,
+            )
+        )
+
+    async def drop_applications(self, author: str) -> None:
+        """Forget what ``author`` applied with: sponsored, admitted or expired."""
+        await self.conn.execute(applications.delete().where(applications.c.author == author))
+
 
 # --------------------------------------------------------------------------- helpers
 
@@ -465,6 +541,33 @@ def _node_reader(conn: sa.Connection) -> NodeReader:
 def _checkpoint(row: Any) -> StoredCheckpoint:
     return StoredCheckpoint(
         size=int(row.size), root=bytes(row.root), note=bytes(row.note), signed_at=int(row.signed_at)
+    )
+
+
+async def _application_where(
+    conn: AsyncConnection, cond: sa.ColumnElement[bool]
+) -> PendingApplication | None:
+    row = (await conn.execute(sa.select(applications).where(cond))).first()
+    return None if row is None else _application(row)
+
+
+async def _applications_held(conn: AsyncConnection, now_ms: int) -> tuple[int, int | None]:
+    row = (
+        await conn.execute(
+            sa.select(sa.func.count(), sa.func.min(applications.c.expires_ms)).where(
+                applications.c.expires_ms > now_ms
+            )
+        )
+    ).one()
+    return int(row[0]), None if row[1] is None else int(row[1])
+
+
+def _application(row: Any) -> PendingApplication:
+    return PendingApplication(
+        # Verified before it was stored, like the log's rows (see Node.open).
+        record=Record.from_bytes(bytes(row.raw), verify=False),
+        received_ms=int(row.received_ms),
+        expires_ms=int(row.expires_ms),
     )
 
 

@@ -169,6 +169,7 @@ class _Fields:
         min_len: int = 1,
         required: bool = True,
         pattern: re.Pattern[str] | None = None,
+        one_line: bool = False,
     ) -> str | None:
         v = self._get(key, required)
         if v is None:
@@ -184,6 +185,12 @@ class _Fields:
         if pattern is None and _FORBIDDEN_RE.search(v) is not None:
             raise InvalidRecord(
                 f"{self.path}.{key} contains control or text-direction override characters"
+            )
+        if one_line and (brk := _LINE_BREAK_RE.search(v)) is not None:
+            raise InvalidRecord(
+                f"{self.path}.{key} is one line; it holds {brk.group()!r} at character "
+                f"{brk.start()}",
+                code="not_one_line",
             )
         return v
 
@@ -269,6 +276,11 @@ def _forbidden_char(c: str) -> bool:
 
 #: The characters :func:`_forbidden_char` refuses, as one regex (a C loop, not a Python one).
 _FORBIDDEN_RE: Final = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+#: What a one-line field refuses besides that: the tab and every line or paragraph break
+#: text may hold (CR, NEL, VT and FF are controls, refused above).
+_LINE_BREAK_RE: Final = re.compile("[\t\n\u2028\u2029]")
 
 
 def _kind(v: object) -> str:
@@ -487,7 +499,7 @@ class Charter(Body):
             max_window_ms=_int(f.integer("max_window_ms", lo=3_600_000, hi=90 * DAY_MS)),
             min_pay_cents=_int(f.integer("min_pay_cents", lo=0, hi=100_000)),
             min_window_ms=_int(f.integer("min_window_ms", lo=3_600_000, hi=90 * DAY_MS)),
-            name=f.text("name", max_len=100) or "",
+            name=f.text("name", max_len=100, one_line=True) or "",
             pass_pct=_int(f.integer("pass_pct", lo=50, hi=99)),
             quorum_pct=_int(f.integer("quorum_pct", lo=1, hi=100)),
             roles=tuple(roles),
@@ -1013,7 +1025,7 @@ class Proposal(Body):
             kind=kind,
             member=f.did("member", required=needs_member),
             opens=_int(f.integer("opens", lo=MIN_TS, hi=MAX_TS)),
-            pitch=f.text("pitch", max_len=140) or "",
+            pitch=f.text("pitch", max_len=140, one_line=True) or "",
             reason=f.enum("reason", FlagReason, required=kind is ProposalKind.BLOCK),
             requester=f.requester("requester", required=needs_req),
             role=f.text("role", max_len=32, pattern=_ROLE_RE, required=kind is ProposalKind.ELECT),
@@ -1301,7 +1313,10 @@ class FederationPolicy(Body):
         for i, item in enumerate(f.array("follow", max_len=1000) or []):
             g = _Fields(item, f"body.follow[{i}]")
             follows.append(
-                Follow(coop=g.did("coop") or "", url=g.text("url", max_len=300, required=False))
+                Follow(
+                    coop=g.did("coop") or "",
+                    url=g.text("url", max_len=300, required=False, one_line=True),
+                )
             )
             g.done()
         _strictly_sorted(follows, lambda x: x.coop.encode(), "body.follow")

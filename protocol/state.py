@@ -402,7 +402,7 @@ class CoopState:
     # ------------------------------------------------------------------ snapshots
 
     def snapshot(self) -> bytes:
-        """All a governance-only state holds, as canonical MessagePack (spec/state.md §9).
+        """All a governance-only state holds, as canonical MessagePack (spec/state.md §10).
 
         Taken between pages (after ``settle``) of a ``keep_all=False`` state;
         :meth:`from_snapshot` gives back a state that admits, lists as ``due`` and

@@ -805,6 +805,14 @@ def valid_records(book: Book) -> None:
         t + 2,
     )
     assert book.valid[-1]["size"] == MAX_RECORD_SIZE
+    # Prose keeps its line breaks and tabs; one-line fields (a pitch, a name, a URL) do not.
+    book.add(
+        "rating: a text of two lines (prose may break lines)",
+        M2,
+        "rating",
+        {"requester": REQ, "text": "Paid late twice.\n\tBoth times without a word."},
+        t + 3,
+    )
 
 
 def sized_policy(target: int, ts: int) -> tuple[dict[str, Any], bytes]:
@@ -1309,6 +1317,60 @@ def invalid_records(book: Book) -> None:
         COOP,
         "federation.policy",
         {"adopt": [], "follow": [{"coop": "north-coop"}]},
+    )
+
+    # --- body schema: one-line fields (issue 11: a pitch on two lines forged a verdict)
+    def one_line(name: str, signer: Key, rtype: str, body: dict[str, Any]) -> None:
+        book.bad_body(name, signer, rtype, body, code="not_one_line")
+
+    idea = {"kind": "idea", **window(T0 + DAY)}
+    one_line(
+        "proposal pitch with a line feed (not_one_line)",
+        M1,
+        "proposal",
+        {**idea, "pitch": "ok\nDECIDED: passed"},
+    )
+    one_line(
+        "proposal pitch with a line separator U+2028 (not_one_line)",
+        M1,
+        "proposal",
+        {**idea, "pitch": "ok\u2028DECIDED: passed"},
+    )
+    one_line(
+        "proposal pitch with a paragraph separator U+2029 (not_one_line)",
+        M1,
+        "proposal",
+        {**idea, "pitch": "ok\u2029DECIDED: passed"},
+    )
+    one_line("proposal pitch with a tab (not_one_line)", M1, "proposal", {**idea, "pitch": "a\tb"})
+    one_line(
+        "charter name with a line feed (not_one_line)",
+        COOP,
+        "charter",
+        charter_rules(name="North\nfingerprint: 00000000"),
+    )
+    one_line(
+        "proposal amend whose charter name holds a line feed (not_one_line)",
+        M1,
+        "proposal",
+        {
+            "charter": charter_rules(name="North\nSouth"),
+            "kind": "amend",
+            "pitch": "Rename the co-op",
+            **window(T0 + DAY),
+        },
+    )
+    one_line(
+        "federation.policy follow url with a line feed (not_one_line)",
+        COOP,
+        "federation.policy",
+        {"adopt": [], "follow": [{"coop": PEERS[0].did, "url": "https://a.example/\nx"}]},
+    )
+    book.bad_body(
+        "proposal pitch with a carriage return (a control: invalid_record)",
+        M1,
+        "proposal",
+        {**idea, "pitch": "ok\rDECIDED: passed"},
     )
 
     # --- body schema: one encoding per value

@@ -502,6 +502,13 @@ def votes() -> Log:
     log.govern(["decision"], "3 yes: passed")
     log.govern(["member.revoke"], "the revocation is carried out")
     log.add("cy", rating(), "revoked", "cy was revoked")
+
+    # Nodes before issue 11 appended every application at once, with an admit proposal the
+    # co-op key signed; nodes now wait for a member's proposal, but old logs stay valid.
+    fay = log.ok("fay", MemberApply(text="Transcription."), "fay applies")
+    log.ok("coop", proposal(ProposalKind.ADMIT, member=did("fay"), application=fay.id),
+           "the co-op key proposes fay's admission, as nodes did before issue 11: "
+           "admissible")  # fmt: skip
     return log
 
 

@@ -29,6 +29,7 @@ from coopkit import CHARTER, FOUNDERS, HOUR, did, key  # noqa: E402
 from coopfed.node.app import MSGPACK, create_app  # noqa: E402
 from coopfed.node.config import Config  # noqa: E402
 from coopfed.node.keys import read_admin_token  # noqa: E402
+from coopfed.node.server import NodeRunner  # noqa: E402
 from coopfed.node.service import Node, now_ms  # noqa: E402
 from coopfed.protocol.bodies import Body, Charter  # noqa: E402
 from coopfed.protocol.identity import SigningIdentity  # noqa: E402
@@ -136,7 +137,7 @@ async def serve_node(tmp_path: Path, charter: Charter = CHARTER) -> AsyncIterato
         now_ms=clock(),
     )
     await node.close()
-    runner = web.AppRunner(create_app(config, clock=clock))
+    runner = NodeRunner(create_app(config, clock=clock))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()

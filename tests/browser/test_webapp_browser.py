@@ -3,8 +3,9 @@
 A member makes a key in the browser, redeems an invite, rates, flags, proposes an idea,
 votes, and sees the decision appear after the node's clock passes the vote's close; a
 backup made on one "device" (browser context) restores on another; applying to a co-op
-that admits by vote puts the application to the members. Every page is checked for what
-a screen reader and a phone need, and photographed at phone and desktop widths.
+that admits by vote waits for a member's sponsorship, and a member sponsors from the app.
+Every page is checked for what a screen reader and a phone need, and photographed at phone
+and desktop widths.
 """
 
 from __future__ import annotations
@@ -24,11 +25,13 @@ from coopfed.protocol.bodies import (
     Ballot,
     Flag,
     FlagReason,
+    MemberApply,
     Proposal,
     ProposalKind,
     Rating,
     RequesterRef,
 )
+from coopfed.protocol.identity import SigningIdentity
 
 PASSPHRASE = "kettle orbit sandal maple"
 REQUESTER = f"{REQ.platform}:{REQ.id}"
@@ -429,10 +432,38 @@ async def test_a_backup_restores_the_same_key_on_another_device(
     await other.close()
 
 
+async def test_an_invite_code_in_the_query_string_is_not_taken(
+    live: LiveNode, browser: Any
+) -> None:
+    # A query string reaches the node (and its access log); only the fragment stays in the
+    # browser. The page took `?invite=` too before issue 11; now it says why it does not.
+    from playwright.async_api import expect
+
+    context, page, watch = await new_page(browser, live, PHONE)
+    token = await live.invite()
+    await page.goto(f"/app/join?invite={token}")
+    said = await status_text(page, "#link-warning", "not used")
+    assert token not in said
+    await expect(page).to_have_url(re.compile(r"/app/join$"))  # out of the address bar
+    await shot(page, "join-query-invite")
+    await page.get_by_label("Passphrase", exact=True).fill(PASSPHRASE)
+    await page.get_by_label("Passphrase again").fill(PASSPHRASE)
+    await page.get_by_role("button", name="Make my key").click()
+    await expect(page.get_by_test_id("handle")).to_be_visible(timeout=30_000)
+    await expect(page.get_by_label("Invite code", exact=True)).to_have_value("")
+    assert await a11y_problems(page) == []
+    # The same code in the fragment is taken, as ever.
+    await page.goto(f"/app/join#invite={token}")
+    await expect(page.get_by_label("Invite code", exact=True)).to_have_value(token)
+    await expect(page.locator("#link-warning")).to_be_empty()
+    watch.check()
+    await context.close()
+
+
 # --------------------------------------------------------------------------- joining by vote
 
 
-async def test_joining_a_co_op_that_admits_by_vote_puts_it_to_the_members(
+async def test_joining_a_co_op_that_admits_by_vote_waits_for_a_sponsor(
     live_by_vote: LiveNode, browser: Any
 ) -> None:
     from playwright.async_api import expect
@@ -446,17 +477,35 @@ async def test_joining_a_co_op_that_admits_by_vote_puts_it_to_the_members(
     await expect(page.get_by_label("Invite code", exact=True)).to_be_hidden()
     await page.get_by_label("About you").fill("Surveys and transcription, evenings.")
     await page.get_by_role("button", name="Ask to join").click()
-    await status_text(
-        page, "#apply-status", "Your application is in. The members are voting on it now"
-    )
+    await status_text(page, "#apply-status", "waits for a member to sponsor it")
     await shot(page, "join-by-vote")
+    size = (await live.get("/api/v1/status"))["size"]
+    await page.goto("/app/join")  # coming back, the page says it still waits
+    await status_text(page, "#apply-status", "waits for a member to sponsor it")
+    await expect(page.get_by_role("button", name="Ask to join")).to_be_disabled()
 
-    found = await live.get("/api/v1/proposals?status=open")
-    (admit,) = [p for p in found["proposals"] if p["kind"] == "admit"]
-    assert admit["body"]["member"] == member_did
+    # A founder sponsors it; the members vote it in.
+    (waiting,) = (await live.get("/api/v1/applications"))["applications"]
+    assert waiting["member"] == member_did
+    assert waiting["text"] == "Surveys and transcription, evenings."
+    now = live.clock()
+    sponsored = await live.post(
+        live.sign(
+            "ana",
+            Proposal(
+                kind=ProposalKind.ADMIT,
+                pitch="Admit them",
+                member=member_did,
+                application=bytes.fromhex(waiting["id"]),
+                opens=now,
+                closes=now + HOUR,
+            ),
+        )
+    )
+    assert (await live.get("/api/v1/status"))["size"] == size + 2
     for founder in ("ana", "bo"):
         await live.post(
-            live.sign(founder, Ballot(proposal=bytes.fromhex(admit["id"]), choice="yes"))
+            live.sign(founder, Ballot(proposal=bytes.fromhex(sponsored["id"]), choice="yes"))
         )
     live.clock.advance(2 * HOUR)
 
@@ -467,6 +516,27 @@ async def test_joining_a_co_op_that_admits_by_vote_puts_it_to_the_members(
     await eventually(admitted)
     await page.goto("/app/join")
     await expect(page.locator("#join-done")).to_contain_text("You're a member of Day Shift Co-op")
+
+    # Now a member, they sponsor the next applicant from the Proposals page.
+    newcomer = SigningIdentity(b"\x07" * 32)
+    async with live.http.post(
+        f"{live.url}/api/v1/join",
+        json={"apply": live.sign(newcomer, MemberApply(text="Data labelling.")).raw.hex()},
+    ) as resp:
+        assert resp.status == 202, await resp.text()
+    await page.goto("/app/proposals")
+    await expect(
+        page.get_by_role("heading", name="Applications waiting for a sponsor")
+    ).to_be_visible()
+    await expect(page.locator("#applications-list")).to_contain_text("Data labelling.")
+    await shot(page, "applications")
+    await page.get_by_role("button", name=f"Sponsor {newcomer.identity.handle}").click()
+    await status_text(page, "#applications-status", "You sponsored")
+    found = await live.get("/api/v1/proposals?status=open")
+    (admit,) = [p for p in found["proposals"] if p["kind"] == "admit"]
+    assert admit["author"] == member_did and admit["body"]["member"] == newcomer.did
+    assert (await live.get("/api/v1/applications"))["count"] == 0
+    await expect(page.locator("#open-list")).to_contain_text(newcomer.identity.long_handle)
     watch.check()
     await context.close()
 

@@ -96,6 +96,7 @@ class NodeThread:
         from coopfed.node.app import create_app
         from coopfed.node.config import Config
         from coopfed.node.keys import read_admin_token
+        from coopfed.node.server import NodeRunner
         from coopfed.node.service import Node
         from coopfed.protocol.bodies import DAY_MS, BlockRule, Charter
 
@@ -130,7 +131,7 @@ class NodeThread:
         await node.close()
         self.admin_token = read_admin_token(self.data_dir)
         app = create_app(config, clock=lambda: T0 + 60_000)
-        runner = web.AppRunner(app, access_log=None)
+        runner = NodeRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()

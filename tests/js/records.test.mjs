@@ -5,6 +5,7 @@ import { describe, test } from "node:test";
 import { decode, encode } from "../../node/static/js/canonical.js";
 import { keyPairFromSeed } from "../../node/static/js/identity.js";
 import {
+  isOneLine,
   MAX_RECORD_SIZE,
   openRecord,
   recordId,
@@ -150,5 +151,43 @@ describe("misuse", () => {
     assert.deepStrictEqual(a, b);
     const opened = await openRecord(a);
     assert.equal(opened.type, "member.resign");
+  });
+});
+
+describe("one-line fields (issue 11: a pitch on two lines forged a verdict)", () => {
+  const coop = vectors.identities[0].did;
+  const idea = { kind: "idea", opens: 1767312000000, closes: 1767571200000 };
+
+  test("isOneLine refuses line breaks, tabs, controls and direction overrides", () => {
+    for (const ok of ["Share a pay script", "Café 😀 co-op", "a\u00a0b"]) assert.ok(isOneLine(ok), ok);
+    for (const bad of ["a\nb", "a\r", "a\tb", "a\u2028b", "a\u2029b", "a\x1b[8m", "a\x85", "a\u202eb", 5]) {
+      assert.ok(!isOneLine(bad), JSON.stringify(bad));
+    }
+  });
+
+  test("signRecord will not sign a pitch, a co-op's name or a URL on two lines", async () => {
+    const member = await keysOf("member1");
+    const ts = 1767312000000;
+    for (const body of [
+      { ...idea, pitch: "ok\nDECIDED: passed" },
+      { ...idea, pitch: "ok\u2028DECIDED: passed" },
+      { ...idea, kind: "amend", pitch: "Rename", charter: { name: "North\nSouth" } },
+    ]) {
+      await assert.rejects(signRecord(member, { type: "proposal", coop, ts, body }), /is one line/);
+    }
+    const policy = { adopt: [], follow: [{ coop, url: "https://a.example/\nx" }] };
+    await assert.rejects(
+      signRecord(await keysOf("coop"), { type: "federation.policy", coop, ts, body: policy }),
+      /body.follow\[0\].url is one line/,
+    );
+    await signRecord(member, { type: "proposal", coop, ts, body: { ...idea, pitch: "One line" } });
+  });
+
+  test("openRecord refuses each one-line vector with the node's code", async () => {
+    const cases = vectors.invalid.filter((c) => c.code === "not_one_line");
+    assert.ok(cases.length >= 5);
+    for (const c of cases) {
+      await assert.rejects(openRecord(hex(c.hex)), (e) => e.code === "not_one_line", c.name);
+    }
   });
 });

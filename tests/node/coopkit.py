@@ -5,6 +5,10 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from aiohttp.test_utils import TestServer
+from aiohttp.web_runner import BaseRunner
+
+from coopfed.node.server import NodeRunner
 from coopfed.node.service import Node
 from coopfed.protocol.bodies import DAY_MS, BlockRule, Body, Charter, Rating, RequesterRef
 from coopfed.protocol.identity import SigningIdentity
@@ -80,3 +84,10 @@ async def log_root(node: Node) -> tuple[int, bytes]:
     while len(raws) < size:
         raws += await node.entries(len(raws), size)
     return size, root_from_leaf_hashes([leaf_hash(r) for r in raws])
+
+
+class NodeTestServer(TestServer):
+    """aiohttp's test server running a node's app as ``coopfed serve`` does (NodeRunner)."""
+
+    async def _make_runner(self, **kwargs: Any) -> BaseRunner:
+        return NodeRunner(self.app, **kwargs)

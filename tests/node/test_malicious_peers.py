@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -503,3 +504,35 @@ async def test_integers_and_strings_at_their_limits_are_refused(world: World, ca
         "proof_64_kib": "too_large",
     }[case]
     await w.unharmed(got, code, kept=kept)
+
+
+# --------------------------------------------------------------------------- nested JSON
+
+
+@pytest.mark.parametrize("case", ["proof", "error_body"])
+async def test_deeply_nested_json_answers_are_refused_and_backed_off(
+    world: World, case: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Before issue 11, json.loads raised RecursionError in _proof and _snippet: the round
+    # ended in a traceback, with no reason kept and no back-off.
+    w = world
+    async with peer(w, w.genesis) as fake:
+        assert (await w.b.fed.sync(w.a.did)).result == "synced"
+        fake.set_log([*w.genesis, *w.payload])
+
+        async def nested(request: web.Request) -> web.StreamResponse:
+            if case == "proof":  # 16 KiB of "[": the most a proof answer may be
+                return web.Response(body=b"[" * (16 * 1024), content_type="application/json")
+            body = b'{"error": ' + b"[" * 4000  # an error's body is read up to 4 KiB
+            return web.Response(status=500, body=body, content_type="application/json")
+
+        fake.script["proof"] = nested
+        caplog.set_level(logging.INFO)
+        got = await w.sync_under_attack()
+    code = "bad_proof" if case == "proof" else "http_error"
+    assert got.result == ("refused" if case == "proof" else "unreachable"), got
+    await w.unharmed(got, code, kept=w.genesis)
+    p = w.b.node.peers.get(w.a.did)
+    assert p is not None and p.info.failures == 1 and p.info.next_try > w.b.clock.now, p.info
+    assert "nested" in (got.reason or "") or case == "error_body", got
+    assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"

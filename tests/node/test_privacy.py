@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from aiohttp.test_utils import TestClient, TestServer
-from coopkit import HOUR, REQ, T0
+from aiohttp.test_utils import TestClient
+from coopkit import HOUR, REQ, T0, NodeTestServer
 from test_app import Clock, Live, found_config
 
 from coopfed.node import limits
-from coopfed.node.app import MSGPACK, create_app
+from coopfed.node.app import MSGPACK, NODE, create_app
 from coopfed.node.keys import read_admin_token
 from coopfed.node.storage import Store, metadata
 from coopfed.protocol.bodies import (
@@ -72,7 +72,7 @@ async def _start(backend: Any, access_log: logging.Logger) -> tuple[Live, FakeCl
     app = create_app(config, clock=clock)
     meter_clock = FakeClock()
     app[limits.LIMITS] = limits.Limits.from_config(config, clock=meter_clock)
-    server = TestServer(app, host="127.0.0.1")
+    server = NodeTestServer(app, host="127.0.0.1")
     await server.start_server(access_log=access_log)  # as `coopfed serve --access-log` does
     client: TestClient[Any, Any] = TestClient(server, headers=LEAKY_HEADERS)
     await client.start_server()
@@ -201,7 +201,7 @@ async def test_forwarded_addresses_are_used_only_when_trusted(backend: Any) -> N
     )
     await found_config(config)
     app = create_app(config, clock=Clock(T0 + 1000))
-    client: TestClient[Any, Any] = TestClient(TestServer(app, host="127.0.0.1"))
+    client: TestClient[Any, Any] = TestClient(NodeTestServer(app, host="127.0.0.1"))
     await client.start_server()
     try:
         for i, fwd in enumerate(("203.0.113.77", "198.51.100.23")):
@@ -215,3 +215,28 @@ async def test_forwarded_addresses_are_used_only_when_trusted(backend: Any) -> N
         assert meter is not None and "203.0.113.77" in meter and CLIENT_ADDRESS not in meter
     finally:
         await client.close()
+
+
+async def test_an_unhandled_error_is_logged_without_the_clients_address(
+    backend: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    # aiohttp's own server logged "Error handling request from <address>" (issue 11).
+    caplog.set_level(logging.DEBUG)
+    live, _ = await _start(backend, logging.getLogger("coopfed.test.access"))
+    try:
+        charter = (await (await live.client.get("/api/v1/charter")).json())["id"]
+        # The database loses a table under the running node: a failure no handler expects.
+        async with live.client.app[NODE].store.engine.begin() as conn:
+            await conn.execute(sa.text("ALTER TABLE records RENAME TO records_gone"))
+        resp = await live.client.get(f"/api/v1/records/{charter}")
+        assert resp.status == 500
+        body = await resp.json()
+        assert body["error"]["code"] == "internal", body
+        assert CLIENT_ADDRESS not in body["error"]["message"]
+    finally:
+        await live.client.close()
+    failed = [r for r in caplog.records if r.exc_info and "GET /api/v1/records/" in r.getMessage()]
+    assert failed, "the failure was not logged"
+    assert CLIENT_ADDRESS not in caplog.text, [
+        r.getMessage() for r in caplog.records if CLIENT_ADDRESS in r.getMessage()
+    ]

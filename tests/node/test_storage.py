@@ -82,6 +82,7 @@ async def test_postgres_tables_live_in_the_test_schema(backend):
         "tree_head",
         "checkpoints",
         "invites",
+        "applications",
         "meta",
         "alembic_version",
     } <= tables
@@ -93,7 +94,7 @@ async def test_migrations_run_once_and_reopen_cleanly(backend):
     node = await reopen(backend, node)
     async with node.store.read() as conn:
         assert (await conn.exec_driver_sql("SELECT version_num FROM alembic_version")).all() == [
-            ("0003",)
+            ("0004",)
         ]
 
 

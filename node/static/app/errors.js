@@ -26,8 +26,14 @@ const SENTENCES = {
   admission_by_vote: "This co-op takes new members by a vote of its members, not by invite.",
   admission_by_invite: "This co-op takes new members by invite only. Ask a member for an invite code.",
   already_member: "This key is a member of the co-op already. There's nothing more to do.",
-  already_applied: "Your application is being voted on already. You'll see the result on the Decisions page.",
-  no_members: "The co-op has no members yet who could vote on an application.",
+  already_applied:
+    "This key has applied already: the application waits for a member to sponsor it, or the members are voting on it.",
+  no_members: "The co-op has no members yet who could sponsor an application.",
+  applications_full:
+    "The co-op has as many applications waiting for a sponsor as it takes right now. Try again in a few days, or ask a member for an invite.",
+  application_expired: "That application waited too long without a sponsor and was dropped. The applicant can apply again.",
+  unknown_application: "That application isn't waiting here any more. Reload the page to see the current list.",
+  already_sponsored: "Another member has sponsored this application already. Vote on it under Open proposals.",
   // voting
   voting_closed: "Voting on this proposal has closed. The result will appear on the Decisions page.",
   voting_not_open: "Voting on this proposal hasn't opened yet.",
@@ -53,6 +59,7 @@ const SENTENCES = {
   wrong_coop: "This was signed for another co-op. Reload the page and try again.",
   duplicate: "This is in the co-op's log already.",
   too_large: "That's too long for the node to accept. Please shorten the text.",
+  not_one_line: "A pitch or a name is one line: take out the line break or tab.",
   unsupported_media_type: "The app sent this in a form the node doesn't take. Reload the page and try again.",
   // not found
   not_found: "The node doesn't have that.",
@@ -61,6 +68,8 @@ const SENTENCES = {
   unknown_reference: "This refers to something that isn't in the co-op's log.",
   // the node itself
   rate_limited: "You're sending a lot in a short time. Wait a minute, then try again.",
+  too_many_connections:
+    "Too many connections from your network are open to the node. Wait a moment, then try again.",
   internal: "The node ran into a problem of its own. Please try again in a little while.",
   http_502: "The node isn't answering right now. Please try again in a little while.",
   http_503: "The node isn't answering right now. Please try again in a little while.",

@@ -3,7 +3,8 @@
 // A record is the canonical map {author, body, coop, sig, ts, type, v}. The signature is
 // Ed25519 by `author` over SIGNING_DOMAIN || encode(envelope without "sig"); the record id is
 // SHA-256 of the whole signed record's canonical bytes (spec/records.md). Body schemas are
-// the node's to enforce: this module signs what it is given, after checking the envelope.
+// the node's to enforce: this module signs what it is given, after checking the envelope
+// and that its one-line fields (a pitch, a co-op's name, a URL) are one line.
 
 import { decode, encode, LocalProtocolError } from "./canonical.js";
 import {
@@ -22,6 +23,52 @@ export const MAX_RECORD_SIZE = 32 * 1024;
 export const MIN_TS = 1577836800000;
 export const MAX_TS = 7258118400000;
 const ENVELOPE_KEYS = ["author", "body", "coop", "sig", "ts", "type", "v"];
+
+// Text fields refuse controls but TAB and LF, and bidi overrides and isolates; one-line
+// fields refuse TAB, LF and the Unicode line and paragraph separators too (spec/records.md
+// section 3, "one-line text"): listed, a second line would read as the node's own.
+const NOT_IN_TEXT = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/;
+const LINE_BREAK = /[\t\n\u2028\u2029]/;
+
+/** True when `text` may stand in a one-line field (its length is the form's to check). */
+export function isOneLine(text) {
+  return typeof text === "string" && !NOT_IN_TEXT.test(text) && !LINE_BREAK.test(text);
+}
+
+/** [path, value] of each one-line field of a body: spec/records.md's list. */
+function oneLineFields(type, body) {
+  const out = [];
+  const isMap = (v) => v !== null && typeof v === "object" && !(v instanceof Uint8Array);
+  const nameOf = (charter, path) => {
+    if (isMap(charter) && "name" in charter) out.push([`${path}.name`, charter.name]);
+  };
+  if (type === "charter") nameOf(body, "body");
+  if (type === "proposal") {
+    if ("pitch" in body) out.push(["body.pitch", body.pitch]);
+    nameOf(body.charter, "body.charter");
+  }
+  if (type === "federation.policy" && Array.isArray(body.follow)) {
+    body.follow.forEach((f, i) => {
+      if (isMap(f) && "url" in f) out.push([`body.follow[${i}].url`, f.url]);
+    });
+  }
+  return out;
+}
+
+/** How a one-line field of the body fails, as {code, message} (the node's code), or null. */
+function oneLineFault(type, body) {
+  for (const [path, value] of oneLineFields(type, body)) {
+    if (typeof value !== "string") continue; // not text at all: the node's schema says so
+    if (NOT_IN_TEXT.test(value)) {
+      return {
+        code: "invalid_record",
+        message: `${path} contains control or text-direction override characters`,
+      };
+    }
+    if (LINE_BREAK.test(value)) return { code: "not_one_line", message: `${path} is one line` };
+  }
+  return null;
+}
 
 function checkEnvelope({ type, coop, author, ts, body }) {
   if (!RECORD_TYPES.includes(type)) {
@@ -58,6 +105,8 @@ export async function signRecord(keys, { type, coop, ts, body }) {
   if (!keys || !keys.privateKey || !keys.publicKey) {
     throw new LocalProtocolError("signRecord needs {privateKey, publicKey}");
   }
+  const fault = body !== null && typeof body === "object" ? oneLineFault(type, body) : null;
+  if (fault !== null) throw new LocalProtocolError(`cannot sign this ${type}: ${fault.message}`);
   const author = didFromPublicKey(await exportPublicKey(keys.publicKey));
   const sig = await sign(keys.privateKey, signingInput({ type, coop, author, ts, body }));
   const raw = encode({ author, body, coop, sig, ts, type, v: FORMAT_VERSION });
@@ -77,8 +126,9 @@ export async function recordId(bytes) {
 /**
  * Decode a record's bytes, check its envelope, signer rule and signature (spec/records.md
  * section 3, steps 1-9, 11 and 13), and return {type, coop, author, ts, body, sig, id}.
- * Body schemas (steps 10 and 12) are the node's to check.
- * Throws DecodeError, an Error with code "invalid_record", InvalidIdentity or InvalidSignature.
+ * Body schemas (steps 10 and 12) are the node's to check, but for one-line fields.
+ * Throws DecodeError, an Error with code "invalid_record" (or "not_one_line"),
+ * InvalidIdentity or InvalidSignature.
  */
 export async function openRecord(bytes) {
   const invalid = (message, code = "invalid_record") =>
@@ -116,6 +166,8 @@ export async function openRecord(bytes) {
   if (body === null || typeof body !== "object" || Array.isArray(body) || body instanceof Uint8Array) {
     throw invalid("body must be a map");
   }
+  const fault = oneLineFault(type, body);
+  if (fault !== null) throw invalid(fault.message, fault.code);
   if (SIGNED_BY_COOP.includes(type) && author !== coop) {
     throw invalid(`a ${type} record is signed by the co-op's own key`);
   }

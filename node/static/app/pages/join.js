@@ -1,6 +1,6 @@
 // Joining: make (or restore) the key in this browser, then redeem an invite or ask for a vote.
 
-import { $, api, busy, charter, clear, coopInfo, dateTime, el, fill, FormError, say, sayError } from "../core.js";
+import { $, api, busy, charter, clear, coopInfo, dateOnly, dateTime, el, fill, FormError, say, sayError } from "../core.js";
 import { attachCounter } from "../counter.js";
 import { showKeyFacts } from "../keyfacts.js";
 import { checkPassphrase, checkSupport, createKey, downloadBackup, restoreKey } from "../keystore.js";
@@ -9,12 +9,24 @@ import { focusOn, join, me, showWhoami, startPage } from "../session.js";
 let admission = null;
 
 function inviteFromUrl() {
-  const hash = new URLSearchParams(location.hash.slice(1));
-  const query = new URLSearchParams(location.search);
-  const token = hash.get("invite") || query.get("invite") || "";
-  if (token) {
+  // Only the fragment (#invite=…) stays in the browser. A code after "?" has been sent to
+  // the node, where logs may keep it: it is not used, and the member is told why.
+  const token = new URLSearchParams(location.hash.slice(1)).get("invite") || "";
+  const sent = new URLSearchParams(location.search).has("invite");
+  if (token || sent) {
     // The code is a secret: keep it out of the address bar and the history once read.
     history.replaceState(null, "", location.pathname);
+  }
+  if (sent) {
+    say(
+      $("#link-warning"),
+      "error",
+      "This invite link was not used: its code comes after a “?”, which sends it to the " +
+        "server, where it may be kept in logs. Ask whoever sent it for a new link: a safe one " +
+        "has “#invite=” in it.",
+    );
+  } else if (token) {
+    clear($("#link-warning"));
   }
   return token.trim();
 }
@@ -47,6 +59,27 @@ async function showJoin(state) {
   }
   $("#invite").hidden = admission !== "invite";
   $("#apply").hidden = admission !== "vote";
+  if (admission === "vote") await showPending(state.key.did);
+}
+
+function waitingSentence(expires) {
+  return (
+    "Your application is in, and waits for a member to sponsor it: the members vote only once a member does. " +
+    `If no member sponsors it by ${dateOnly(expires)}, it is dropped and you can apply again.`
+  );
+}
+
+/** Say so when this key's application is already waiting for a sponsor. */
+async function showPending(did) {
+  try {
+    const { applications } = await api("/api/v1/applications");
+    const mine = applications.find((a) => a.member === did);
+    if (!mine) return;
+    say($("#apply-status"), "ok", waitingSentence(Date.parse(`${mine.expires}T12:00:00Z`)));
+    $("#apply").querySelector("button").disabled = true;
+  } catch {
+    // The list is a courtesy; applying again would say the same.
+  }
 }
 
 async function afterKey(key) {
@@ -178,6 +211,13 @@ async function main() {
       const result = await busy(form, region, "Signing your application and sending it…", () =>
         join({ text: applyText.value.trim() }),
       );
+      if (result.status === "pending") {
+        say(region, "ok", waitingSentence(result.expires), {
+          links: [el("a", { href: "/app/proposals" }, "See proposals and waiting applications")],
+        });
+        form.querySelector("button").disabled = true;
+        return;
+      }
       let closes = "";
       try {
         const proposal = await api(`/api/v1/proposals/${result.id}`);

@@ -1,6 +1,6 @@
 // Open proposals: time left, live counts, and voting (a ballot signed in this browser).
 
-import { $, api, charter, el, fill, fromHexBytes, nodeNowSync, say, sayError, timeEl } from "../core.js";
+import { $, api, charter, el, fill, fromHexBytes, nodeNow, nodeNowSync, say, sayError, timeEl } from "../core.js";
 import { proposalCard } from "../proposal_view.js";
 import { CHOICE_WORDS } from "../labels.js";
 import { handleOf, signAndPost, startPage } from "../session.js";
@@ -101,12 +101,65 @@ async function refresh({ first = false } = {}) {
   }
 }
 
+// ------------------------------------------------------------------ applications
+
+/** Sponsor an application: an admit proposal, signed here, citing it (the node appends both). */
+async function sponsor(a, button) {
+  const region = $("#applications-status");
+  button.disabled = true;
+  say(region, "busy", `Signing your sponsorship of ${a.handle} and sending it…`);
+  try {
+    const opens = await nodeNow();
+    const body = {
+      kind: "admit",
+      pitch: `Admit ${a.long_handle} as a member`,
+      member: a.member,
+      application: fromHexBytes(a.id),
+      opens,
+      closes: opens + charterBody.min_window_ms,
+    };
+    if (a.text) body.text = a.text;
+    const result = await signAndPost("proposal", body);
+    say(region, "ok", `You sponsored ${a.handle}: the members vote on it now (record number ${result.index}).`);
+    await showApplications();
+    await refresh({ first: true });
+  } catch (err) {
+    button.disabled = false;
+    sayError(region, err);
+  }
+}
+
+function applicationCard(a) {
+  const titleId = `a-${a.id.slice(0, 16)}`;
+  const button = state && state.member && charterBody ? el("button", { type: "button", class: "button" }, `Sponsor ${a.handle}`) : null;
+  if (button) button.addEventListener("click", () => sponsor(a, button));
+  return el(
+    "article",
+    { class: "card proposal", "aria-labelledby": titleId, "data-id": a.id },
+    el("h3", { id: titleId, class: "pitch" }, `${a.long_handle} asks to join`),
+    a.text ? el("p", { class: "argument" }, a.text) : null,
+    el("p", { class: "muted meta" }, `Applied on ${a.received}; dropped on ${a.expires} unless a member sponsors it.`),
+    button ? el("p", {}, button) : null,
+  );
+}
+
+async function showApplications() {
+  try {
+    const { applications } = await api("/api/v1/applications");
+    $("#applications-section").hidden = applications.length === 0;
+    fill($("#applications-list"), applications.map(applicationCard));
+  } catch (err) {
+    sayError($("#applications-status"), err);
+  }
+}
+
 async function main() {
   state = await startPage();
   charterBody = await charter()
     .then((c) => c.record.body)
     .catch(() => null);
   await refresh({ first: true });
+  await showApplications();
   setInterval(refresh, REFRESH_MS);
 }
 

@@ -16,6 +16,7 @@ import {
   sayError,
   textLength,
 } from "../core.js";
+import { isOneLine } from "../../js/records.js";
 import { attachCounter } from "../counter.js";
 import { REASONS } from "../labels.js";
 import { signAndPost, startPage } from "../session.js";
@@ -37,7 +38,9 @@ function proposalBody(form, pitchOk, textOk, now) {
   const pitch = form.pitch.value.trim();
   if (!pitch) throw new FormError("Write a pitch: one line saying what you propose.", form.pitch);
   if (!pitchOk()) throw new FormError(`The pitch is ${textLength(pitch)} characters; keep it to 140.`, form.pitch);
-  if (/[\n\r]/.test(pitch)) throw new FormError("The pitch is one line.", form.pitch);
+  if (!isOneLine(pitch)) {
+    throw new FormError("The pitch is one line: no line breaks, tabs or control characters.", form.pitch);
+  }
   const text = form.text.value.trim();
   if (!textOk()) throw new FormError("The argument is longer than 4000 characters. Please shorten it.", form.text);
   const length = Number(form.elements.namedItem("window").value);
