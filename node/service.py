@@ -23,13 +23,17 @@ from collections.abc import Awaitable, Callable, Collection, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from coopfed.protocol.applications import (
+    admit_proposal_for,
+    check_sponsorship,
+    sponsored_application,
+)
 from coopfed.protocol.blocklist import Blocklist, effective_blocklist
 from coopfed.protocol.bodies import (
     Block,
     Body,
     Charter,
     MemberAdmit,
-    Proposal,
     ProposalKind,
     RecordType,
     RequesterRef,
@@ -406,7 +410,7 @@ class Node:
         if done is not None:
             # The same bytes are in the log, so their signature verified when they went in.
             return SubmitResult(record.id, done.index, False)
-        held = _application_cited(self.state, record)
+        held = sponsored_application(self.state, record)
         if held is not None:
             record.verify_signature()
             return await self._sponsor(record, held, now_ms=now_ms)
@@ -1042,7 +1046,7 @@ class Node:
     ) -> JoinResult | None:
         """The answer to a replayed application, or None for a new one to hold; or raise."""
         if self.state.entry(apply.id) is not None:
-            prop = _proposal_for(self.state, apply.id)
+            prop = admit_proposal_for(self.state, apply.id)
             if prop is not None:
                 return JoinResult(prop.entry.record.id, prop.entry.index, False)
         same = await held.application(apply.id)
@@ -1115,15 +1119,7 @@ class Node:
                 replay.append(SubmitResult(proposal.id, done.index, False))
                 return []
             if self.state.entry(application) is not None:
-                # Sponsored already: a second open vote on the same person would only
-                # split the members' ballots.
-                other = _proposal_for(self.state, application)
-                if other is not None and other.decision is None:
-                    raise RecordRejected(
-                        "this application has been sponsored already: vote on proposal "
-                        f"{other.entry.record.id.hex()}",
-                        code="already_sponsored",
-                    )
+                check_sponsorship(self.state, application)
                 return [proposal]
             held = await tx.application(application)
             if held is None:
@@ -1211,33 +1207,6 @@ def _charter_of(state: CoopState, info: ProposalInfo) -> Charter:
     entry = state.entry(info.charter_id)
     assert entry is not None and isinstance(entry.record.body, Charter)
     return entry.record.body
-
-
-def _proposal_for(state: CoopState, application: bytes) -> ProposalInfo | None:
-    """The latest admit proposal citing ``application``, if any."""
-    for p in reversed(state.proposals()):
-        if p.body.kind is ProposalKind.ADMIT and p.body.application == application:
-            return p
-    return None
-
-
-def _application_cited(state: CoopState, record: Record) -> bytes | None:
-    """The application an admit proposal sponsors: one not in the log, or being voted on.
-
-    Any other admit proposal citing an application (after a vote that failed, say) is a
-    plain record.
-    """
-    body = record.body
-    if not (
-        isinstance(body, Proposal)
-        and body.kind is ProposalKind.ADMIT
-        and body.application is not None
-    ):
-        return None
-    if state.entry(body.application) is None:
-        return body.application
-    voted = _proposal_for(state, body.application)
-    return body.application if voted is not None and voted.decision is None else None
 
 
 def day(ms: int) -> str:

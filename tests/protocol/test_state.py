@@ -9,7 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coopfed.protocol.applications import admit_proposal_for, check_application
+from coopfed.protocol.applications import (
+    admit_proposal_for,
+    check_application,
+    check_sponsorship,
+    sponsored_application,
+)
 from coopfed.protocol.bodies import (
     DAY_MS,
     Appeal,
@@ -613,14 +618,33 @@ def test_join_by_vote_rules() -> None:
         check_application(state, c.sign("ana", MemberApply()), now_ms=c.now)
     with _Raises("skew"):
         check_application(state, dee, now_ms=c.now + HOUR)
+    assert admit_proposal_for(state, dee.id) is None
+
+    def sponsor(who: str, ts: int) -> Record:
+        body = Proposal(
+            kind=ProposalKind.ADMIT,
+            pitch="Admit dee",
+            member=key("dee").did,
+            application=dee.id,
+            opens=ts,
+            closes=ts + HOUR,
+        )
+        return c.sign(who, body, ts=ts)
+
+    first = sponsor("ana", c.now)
+    assert sponsored_application(state, first) == dee.id  # held: not in the log yet
+    assert sponsored_application(state, c.sign("ana", Rating(requester=REQ, text="x"))) is None
+    check_sponsorship(state, dee.id)
     state.apply(dee)
+    p = state.apply(first)
     with _Raises("duplicate"):
         check_application(state, dee, now_ms=c.now)
-    assert admit_proposal_for(state, dee.id) is None
-    p = state.apply(c.sign("ana", Proposal(kind=ProposalKind.ADMIT, pitch="Admit dee",
-        member=key("dee").did, application=dee.id, opens=c.now, closes=c.now + HOUR)))  # fmt: skip
     info = admit_proposal_for(state, dee.id)
     assert info is not None and info.entry == p
+    second = sponsor("bo", c.now + 1)
+    assert sponsored_application(state, second) == dee.id  # its vote is open
+    with _Raises("already_sponsored"):
+        check_sponsorship(state, dee.id)
     again = c.sign("dee", MemberApply(text="me again"), ts=c.now + 1)
     with _Raises("already_applied"):
         check_application(state, again, now_ms=c.now)
