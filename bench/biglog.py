@@ -31,8 +31,8 @@ from typing import Any
 
 from coopfed.node.service import Node
 from coopfed.node.storage import Store
+from coopfed.protocol.bodies import DAY_MS, RecordType
 from coopfed.protocol.merkle import consistency_proof, inclusion_proof
-from coopfed.protocol.records import DAY_MS, RecordType
 
 from . import common
 from .common import CHARTER, MemberMix, Mix, bench_config, log

@@ -25,12 +25,8 @@ from typing import IO, Any
 import nacl.signing
 
 from coopfed.node.config import Config
-from coopfed.protocol.encoding import encode
-from coopfed.protocol.identity import SigningIdentity
-from coopfed.protocol.records import (
+from coopfed.protocol.bodies import (
     DAY_MS,
-    FORMAT_VERSION,
-    SIGNING_DOMAIN,
     Ballot,
     BlockRule,
     Body,
@@ -40,9 +36,11 @@ from coopfed.protocol.records import (
     Proposal,
     ProposalKind,
     Rating,
-    Record,
     RequesterRef,
 )
+from coopfed.protocol.encoding import encode
+from coopfed.protocol.identity import SigningIdentity
+from coopfed.protocol.records import FORMAT_VERSION, SIGNING_DOMAIN, Record
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable

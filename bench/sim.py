@@ -20,10 +20,10 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
+from coopfed.protocol.bodies import MemberAdmit
 from coopfed.protocol.checkpoint import Checkpoint, SignedCheckpoint, log_origin, sign_checkpoint
 from coopfed.protocol.identity import SigningIdentity
 from coopfed.protocol.merkle import Frontier, MemoryTree
-from coopfed.protocol.records import MemberAdmit
 from coopfed.protocol.state import CoopState
 from coopfed.protocol.sync import (
     AcceptCheckpoint,
@@ -32,8 +32,8 @@ from coopfed.protocol.sync import (
     FetchCheckpoint,
     FetchConsistency,
     FetchEntries,
+    FetchPageProof,
     LogInvalid,
-    Phase,
     Refused,
     Stale,
     StorePage,
@@ -208,13 +208,13 @@ def run(
             elif isinstance(a, FetchConsistency):
                 requests += 1
                 m.requests += 1
-                if s.phase is Phase.AWAIT_PAGE_PROOF and rng.random() < cut:
+                todo += s.receive_consistency(tree.consistency_proof(a.old, a.new))
+            elif isinstance(a, FetchPageProof):
+                requests += 1
+                m.requests += 1
+                if rng.random() < cut:
                     raise Cut  # the entries came, the page proof did not
-                proof = tree.consistency_proof(a.old, a.new)
-                if s.phase is Phase.AWAIT_CONSISTENCY:
-                    todo += s.receive_consistency(proof)
-                else:
-                    todo += s.receive_page_proof(proof)
+                todo += s.receive_page_proof(tree.consistency_proof(a.old, a.new))
             elif isinstance(a, FetchEntries):
                 requests += 1
                 m.requests += 1

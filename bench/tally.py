@@ -11,8 +11,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from coopfed.protocol.bodies import DAY_MS, Ballot
 from coopfed.protocol.governance import tally
-from coopfed.protocol.records import DAY_MS, Ballot, Record
+from coopfed.protocol.records import Record
 
 from . import common
 from .common import CHARTER

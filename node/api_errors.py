@@ -91,6 +91,7 @@ STATUS_BY_CODE: Final[dict[str, int]] = {
     "unknown_peer": 404,
     # --- conflicts with the co-op's state: 409
     "rejected": 409,
+    "decision_mismatch": 409,
     "duplicate": 409,
     "voting_closed": 409,
     "voting_not_open": 409,

@@ -28,10 +28,11 @@ from typing import Any, Final
 from aiohttp import web
 
 from coopfed.protocol.blocklist import Blocklist
+from coopfed.protocol.bodies import MemberApply, RecordType, RequesterRef
 from coopfed.protocol.errors import LocalProtocolError, RemoteProtocolError
 from coopfed.protocol.identity import Identity
 from coopfed.protocol.merkle import TILE_WIDTH, parse_entries_path, parse_tile_path
-from coopfed.protocol.records import MemberApply, Record, RecordType, RequesterRef
+from coopfed.protocol.records import Record
 
 from . import jsonin, limits, openapi
 from .api_errors import ApiError, error_response, from_http_exception, from_protocol

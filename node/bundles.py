@@ -10,11 +10,11 @@ as the co-op served them, cosignatures included).
 
 from __future__ import annotations
 
+from coopfed.protocol.bodies import RecordType, RequesterRef
 from coopfed.protocol.bundle import Bundle, build_block_bundle, build_decision_bundle
 from coopfed.protocol.checkpoint import add_cosignatures
 from coopfed.protocol.merkle import NodeReader, inclusion_proof
 from coopfed.protocol.note import Note
-from coopfed.protocol.records import RecordType, RequesterRef
 from coopfed.protocol.state import CoopState, Entry
 
 from .peers import UnknownPeer

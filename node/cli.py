@@ -32,20 +32,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import click
 
-from coopfed.protocol.checkpoint import SignedCheckpoint, log_origin
-from coopfed.protocol.errors import LocalProtocolError, ProtocolError, RemoteProtocolError
-from coopfed.protocol.identity import Identity, public_key_from_did
-from coopfed.protocol.merkle import (
-    TILE_WIDTH,
-    entries_path,
-    leaf_hash,
-    root_at,
-    root_from_leaf_hashes,
-    tile_path,
-    tile_reader,
-)
-from coopfed.protocol.note import NoteVerifier
-from coopfed.protocol.records import (
+from coopfed.protocol.bodies import (
     DAY_MS,
     Appeal,
     Ballot,
@@ -58,11 +45,24 @@ from coopfed.protocol.records import (
     Proposal,
     ProposalKind,
     Rating,
-    Record,
     RequesterRef,
     Retraction,
-    sign_record,
 )
+from coopfed.protocol.checkpoint import SignedCheckpoint, log_origin
+from coopfed.protocol.errors import LocalProtocolError, ProtocolError, RemoteProtocolError
+from coopfed.protocol.identity import Identity, public_key_from_did
+from coopfed.protocol.merkle import (
+    TILE_WIDTH,
+    entries_path,
+    leaf_hash,
+    root_at,
+    root_from_leaf_hashes,
+    split_entry_bundle,
+    tile_path,
+    tile_reader,
+)
+from coopfed.protocol.note import NoteVerifier
+from coopfed.protocol.records import Record, sign_record
 from coopfed.protocol.state import CoopState
 
 from . import jsonin
@@ -1286,19 +1286,10 @@ def log_verify(node_url: str, expected: str | None) -> None:
 
 
 def _split_bundle(data: bytes, width: int, n: int) -> list[bytes]:
-    out = []
-    pos = 0
-    while pos < len(data):
-        if pos + 2 > len(data):
-            raise CliError(f"FAILED: entry bundle {n} is truncated")
-        length = int.from_bytes(data[pos : pos + 2], "big")
-        out.append(data[pos + 2 : pos + 2 + length])
-        pos += 2 + length
-        if pos > len(data):
-            raise CliError(f"FAILED: entry bundle {n} is truncated")
-    if len(out) != width:
-        raise CliError(f"FAILED: entry bundle {n} holds {len(out)} entries, expected {width}")
-    return out
+    try:
+        return split_entry_bundle(data, width)
+    except RemoteProtocolError as exc:
+        raise CliError(f"FAILED: entry bundle {n}: {exc.message}") from None
 
 
 @cli.command()

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from coopfed.protocol.records import MemberResign, Reply
+from coopfed.protocol.bodies import MemberResign, Reply
 
 from .cli import (
     CliError,
@@ -53,7 +53,7 @@ def requester_alias(
     _requester_arg(new)
     _requester_arg(old)
     if data is not None:
-        from coopfed.protocol.records import RequesterAlias
+        from coopfed.protocol.bodies import RequesterAlias
 
         body = RequesterAlias(requester=_requester_arg(new), alias_of=_requester_arg(old))
 
@@ -96,8 +96,8 @@ def requester_bind_key(
     _need_operator(data, admin_token)
     _requester_arg(name)
     if data is not None:
+        from coopfed.protocol.bodies import RequesterKey
         from coopfed.protocol.errors import RemoteProtocolError
-        from coopfed.protocol.records import RequesterKey
 
         try:
             body = RequesterKey.from_value(

@@ -34,6 +34,7 @@ from coopfed.protocol.merkle import (
     NodeReader,
     consistency_proof,
     entries_path,
+    split_entry_bundle,
     tile_path,
     tile_reader,
 )
@@ -45,9 +46,9 @@ from coopfed.protocol.sync import (
     FetchCheckpoint,
     FetchConsistency,
     FetchEntries,
+    FetchPageProof,
     LogInvalid,
     LookUp,
-    Phase,
     Refused,
     Stale,
     StorePage,
@@ -224,24 +225,11 @@ def _snippet(body: bytes) -> str:
 
 
 def split_bundle(data: bytes, width: int, where: str) -> list[bytes]:
-    """A C2SP entry bundle: ``width`` entries, each a 2-byte big-endian length then its bytes."""
-    out = []
-    pos = 0
-    while pos < len(data):
-        if pos + 2 > len(data):
-            raise FetchError(f"{where}: truncated length", code="bad_entry_bundle", bad_data=True)
-        length = int.from_bytes(data[pos : pos + 2], "big")
-        if pos + 2 + length > len(data):
-            raise FetchError(f"{where}: truncated entry", code="bad_entry_bundle", bad_data=True)
-        out.append(data[pos + 2 : pos + 2 + length])
-        pos += 2 + length
-    if len(out) != width:
-        raise FetchError(
-            f"{where} holds {len(out)} entries, expected {width}",
-            code="bad_entry_bundle",
-            bad_data=True,
-        )
-    return out
+    """A C2SP entry bundle's ``width`` entries; bad framing is the source's bad data."""
+    try:
+        return split_entry_bundle(data, width)
+    except RemoteProtocolError as exc:
+        raise FetchError(f"{where}: {exc.message}", code=exc.code, bad_data=True) from None
 
 
 class Source:
@@ -584,7 +572,6 @@ class Federation:
         )
         todo: list[Action] = session.start()
         note: bytes | None = None
-        asked: FetchEntries | None = None
         pages = 0
         # What the session will ask for next — the page proof of the entries it asked for,
         # and the page after them — is fetched while it checks and stores this page.
@@ -596,15 +583,13 @@ class Federation:
                     note = await source.checkpoint()
                     todo += session.receive_checkpoint(note)
                 elif isinstance(a, FetchConsistency):
-                    if session.phase is Phase.AWAIT_CONSISTENCY:
-                        proof = await source.consistency(a.old, a.new, full=True)
-                        todo += session.receive_consistency(proof)
-                    else:
-                        task = ahead.pop(("proof", a.old, a.new), None)
-                        proof = await (task or source.consistency(a.old, a.new, full=False))
-                        todo += session.receive_page_proof(proof)
+                    proof = await source.consistency(a.old, a.new, full=True)
+                    todo += session.receive_consistency(proof)
+                elif isinstance(a, FetchPageProof):
+                    task = ahead.pop(("proof", a.old, a.new), None)
+                    proof = await (task or source.consistency(a.old, a.new, full=False))
+                    todo += session.receive_page_proof(proof)
                 elif isinstance(a, FetchEntries):
-                    asked = a
                     target = session.verified
                     assert target is not None
                     task = ahead.pop(("entries", a.start, a.end), None)
@@ -658,23 +643,14 @@ class Federation:
                         reason=f"serves an older checkpoint (size {a.size})",
                     )
                 elif isinstance(a, Refused):
-                    first = end = None
-                    if a.index is not None:
-                        first, end = a.index, a.index + 1
-                    elif (
-                        session.phase is Phase.FAILED
-                        and asked is not None
-                        and a.code != "checkpoint"
-                    ):
-                        first, end = asked.start, asked.end
                     await self.peers.add_refusal(
                         did,
                         source=source.base,
                         code=a.code,
                         reason=a.reason,
                         now_ms=now,
-                        first_idx=first,
-                        end_idx=end,
+                        first_idx=a.start,
+                        end_idx=a.end,
                     )
                     return SyncOutcome(
                         coop=did, result="refused", source=source.base, code=a.code, reason=a.reason

@@ -15,10 +15,10 @@ from typing import Any, Final
 
 from aiohttp import web
 
+from coopfed.protocol.bodies import AdoptRule, FederationPolicy, Follow, RequesterRef
 from coopfed.protocol.errors import RemoteProtocolError
 from coopfed.protocol.identity import Identity, public_key_from_did
 from coopfed.protocol.merkle import TILE_WIDTH, parse_entries_path, parse_tile_path
-from coopfed.protocol.records import AdoptRule, FederationPolicy, Follow, RequesterRef
 from coopfed.protocol.witness import MAX_REQUEST_SIZE
 
 from .api_errors import ApiError

@@ -11,8 +11,8 @@ from typing import Any
 
 from aiohttp import web
 
+from coopfed.protocol.bodies import Body, RequesterAlias, RequesterKey, RequesterRef
 from coopfed.protocol.errors import RemoteProtocolError
-from coopfed.protocol.records import Body, RequesterAlias, RequesterKey, RequesterRef
 
 from .api_errors import ApiError
 from .app import CLOCK, NODE, _json_body, add_routes

@@ -29,6 +29,7 @@ from typing import Any, Final, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from coopfed.protocol.bodies import REQUESTER_TYPES, Block, RequesterRef
 from coopfed.protocol.checkpoint import (
     Checkpoint,
     EquivocationProof,
@@ -48,14 +49,15 @@ from coopfed.protocol.merkle import (
     Node,
     NodeReader,
     consistency_proof,
+    encode_entry_bundle,
     inclusion_proof,
     leaf_hash,
     tile_available,
     tile_bytes,
 )
 from coopfed.protocol.note import Note
-from coopfed.protocol.records import Block, Record, RequesterRef
-from coopfed.protocol.state import REQUESTER_TYPES, CoopState, Entry
+from coopfed.protocol.records import Record
+from coopfed.protocol.state import CoopState, Entry
 from coopfed.protocol.sync import StorePage
 from coopfed.protocol.witness import (
     AddCheckpointRequest,
@@ -655,7 +657,7 @@ class Peers:
                     .order_by(peer_records.c.idx)
                 )
             ]
-        return b"".join(len(r).to_bytes(2, "big") + r for r in raws)
+        return encode_entry_bundle(raws)
 
     async def consistency_proof(self, did: str, old: int, new: int) -> list[bytes]:
         size = await self.stored_size(did)

@@ -17,16 +17,16 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from coopfed.protocol.blocklist import Blocklist
-from coopfed.protocol.records import (
+from coopfed.protocol.bodies import (
     DAY_MS,
     SCORE_DIMENSIONS,
     Appeal,
     Flag,
     Rating,
-    Record,
     Reply,
     RequesterRef,
 )
+from coopfed.protocol.records import Record
 from coopfed.protocol.state import CoopState, Entry
 
 WINDOW_MS: Final = 90 * DAY_MS

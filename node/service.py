@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import copy
 import dataclasses
 import hashlib
 import logging
@@ -24,7 +23,22 @@ from collections.abc import Awaitable, Callable, Collection, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from coopfed.protocol.applications import (
+    admit_proposal_for,
+    check_sponsorship,
+    sponsored_application,
+)
 from coopfed.protocol.blocklist import Blocklist, effective_blocklist
+from coopfed.protocol.bodies import (
+    Block,
+    Body,
+    Charter,
+    MemberAdmit,
+    ProposalKind,
+    RecordType,
+    RequesterRef,
+    Signer,
+)
 from coopfed.protocol.checkpoint import Checkpoint, log_origin, sign_checkpoint
 from coopfed.protocol.errors import (
     LocalProtocolError,
@@ -37,25 +51,21 @@ from coopfed.protocol.merkle import (
     TILE_WIDTH,
     Frontier,
     consistency_proof,
+    encode_entry_bundle,
     inclusion_proof,
     leaf_hash,
     tile_available,
     tile_bytes,
 )
-from coopfed.protocol.records import (
-    Block,
-    Body,
-    Charter,
-    MemberAdmit,
-    Proposal,
-    ProposalKind,
-    Record,
-    RecordType,
-    RequesterRef,
-    Signer,
-    sign_record,
+from coopfed.protocol.records import Record, sign_record
+from coopfed.protocol.state import (
+    CoopState,
+    Entry,
+    ProposalInfo,
+    ProposalStatus,
+    batchable_prefix,
+    independent,
 )
-from coopfed.protocol.state import CoopState, Entry, ProposalInfo
 from coopfed.protocol.sync import verify_each
 
 from .config import Config
@@ -70,28 +80,13 @@ log = logging.getLogger(__name__)
 MAX_BATCH: Final = 1000
 #: Most concurrent submissions the node verifies, or commits, together (group commit).
 GROUP_MAX: Final = 512
-#: Record types members post whose admissibility depends on no other record posted with
-#: them except through ``references()`` (and, for retractions, their target): such records
-#: can be checked together against the committed state, each as if it came last.
-_BATCHABLE: Final = frozenset(
-    {
-        RecordType.RATING,
-        RecordType.FLAG,
-        RecordType.APPEAL,
-        RecordType.REPLY,
-        RecordType.RETRACTION,
-        RecordType.PROPOSAL,
-        RecordType.BALLOT,
-        RecordType.MEMBER_RESIGN,
-    }
-)
 #: Most entries one :meth:`Node.entries` call returns.
 MAX_ENTRIES: Final = 1000
 #: Longest an invite may stay valid.
 MAX_INVITE_TTL_S: Final = 90 * 86_400
 #: Upper bound on records one governance run signs (each is its own transaction).
 MAX_GOVERNANCE_STEPS: Final = 10_000
-PROPOSAL_STATUSES: Final = ("open", "closed", "decided")
+PROPOSAL_STATUSES: Final = tuple(s.value for s in ProposalStatus)
 
 
 class NotFound(RemoteProtocolError):
@@ -345,7 +340,7 @@ class Node:
                             exc.add_note(f"record {i} of the {len(new)} in this batch")
                             raise
                 else:
-                    scratch = fork_state(self.state)
+                    scratch = self.state.fork()
                     for i, record in enumerate(new):
                         try:
                             scratch.apply(record, now_ms=clock(record))
@@ -415,7 +410,7 @@ class Node:
         if done is not None:
             # The same bytes are in the log, so their signature verified when they went in.
             return SubmitResult(record.id, done.index, False)
-        held = _application_cited(self.state, record)
+        held = sponsored_application(self.state, record)
         if held is not None:
             record.verify_signature()
             return await self._sponsor(record, held, now_ms=now_ms)
@@ -803,7 +798,7 @@ class Node:
                 code="tile_not_available",
             )
         raws = await self.store.entries(start, start + width)
-        return b"".join(len(r).to_bytes(2, "big") + r for r in raws)
+        return encode_entry_bundle(raws)
 
     # ------------------------------------------------------------------ reading the co-op
 
@@ -881,12 +876,6 @@ class Node:
     def _proposal_json(self, info: ProposalInfo, now_ms: int) -> dict[str, Any]:
         record = info.entry.record
         body = info.body
-        if info.decision is not None:
-            status = "decided"
-        elif now_ms >= body.closes:
-            status = "closed"
-        else:
-            status = "open"
         tally: dict[str, Any] | None
         try:
             # Decided proposals are shown as decided: counted when the decision was signed.
@@ -912,7 +901,7 @@ class Node:
             "ts": record.ts,
             "kind": body.kind.value,
             "body": record.to_json()["body"],
-            "status": status,
+            "status": info.status(now_ms).value,
             "tally": tally,
             "decision": None if info.decision is None else info.decision.record.id.hex(),
         }
@@ -934,7 +923,7 @@ class Node:
             "charter": None if charter is None else charter[0].hex(),
             "members": len(self.state.members()),
             "open_proposals": sum(
-                1 for p in self.state.proposals() if p.decision is None and now_ms < p.body.closes
+                1 for p in self.state.proposals() if p.status(now_ms) is ProposalStatus.OPEN
             ),
             "blocks": len(self.state.active_blocks()),
             "governance_due": pending,
@@ -1057,7 +1046,7 @@ class Node:
     ) -> JoinResult | None:
         """The answer to a replayed application, or None for a new one to hold; or raise."""
         if self.state.entry(apply.id) is not None:
-            prop = _proposal_for(self.state, apply.id)
+            prop = admit_proposal_for(self.state, apply.id)
             if prop is not None:
                 return JoinResult(prop.entry.record.id, prop.entry.index, False)
         same = await held.application(apply.id)
@@ -1130,15 +1119,7 @@ class Node:
                 replay.append(SubmitResult(proposal.id, done.index, False))
                 return []
             if self.state.entry(application) is not None:
-                # Sponsored already: a second open vote on the same person would only
-                # split the members' ballots.
-                other = _proposal_for(self.state, application)
-                if other is not None and other.decision is None:
-                    raise RecordRejected(
-                        "this application has been sponsored already: vote on proposal "
-                        f"{other.entry.record.id.hex()}",
-                        code="already_sponsored",
-                    )
+                check_sponsorship(self.state, application)
                 return [proposal]
             held = await tx.application(application)
             if held is None:
@@ -1210,74 +1191,9 @@ def _chunks(records: Sequence[Record], n: int) -> list[Sequence[Record]]:
 _verify_records = verify_each
 
 
-def independent(records: Sequence[Record]) -> bool:
-    """Whether checking each record against the same state equals checking them in order.
-
-    True when every record is of a type members post (:data:`_BATCHABLE`), none cites or
-    repeats another of them, and no two retract the same record: what such a record's
-    check reads (its author's standing, the records it cites, the charter, the proposal it
-    votes on) is changed by none of the others' ``apply``.
-    """
-    return batchable_prefix(records) == len(records)
-
-
-def batchable_prefix(records: Sequence[Record]) -> int:
-    """How many of the first ``records`` are :func:`independent` (at least one)."""
-    seen: set[bytes] = set()
-    for i, record in enumerate(records):
-        if record.type not in _BATCHABLE:
-            return max(i, 1)
-        refs = record.body.references()
-        if record.id in seen or any(r in seen for r in refs):
-            return max(i, 1)
-        seen.add(record.id)
-        if record.type is RecordType.RETRACTION:
-            seen.update(refs)
-    return len(records)
-
-
 def invite_hash(token: str) -> bytes:
     """What the node stores of an invite token, and what the admit record cites: SHA-256."""
     return hashlib.sha256(token.encode("utf-8")).digest()
-
-
-def fork_state(state: CoopState) -> CoopState:
-    """A copy of ``state`` that can be applied to without changing the original.
-
-    Containers are copied all the way down and mutable dataclasses cloned; records,
-    entries and other frozen values are shared, since nothing ever changes them. (A deep
-    copy would copy every record of the log for each batch.)
-    """
-    clone = copy.copy(state)
-    for name in _attributes(state):
-        setattr(clone, name, _clone(getattr(state, name)))
-    return clone
-
-
-def _attributes(obj: object) -> list[str]:
-    names = list(getattr(obj, "__dict__", {}))
-    for cls in type(obj).__mro__:
-        names.extend(s for s in getattr(cls, "__slots__", ()) if hasattr(obj, s))
-    return names
-
-
-def _clone(value: Any) -> Any:
-    if isinstance(value, dict):
-        out = copy.copy(value)
-        for k, v in value.items():
-            out[k] = _clone(v)
-        return out
-    if isinstance(value, list):
-        return [_clone(v) for v in value]
-    if isinstance(value, set):
-        return set(value)
-    params = getattr(type(value), "__dataclass_params__", None)
-    if params is not None and not params.frozen and not isinstance(value, type):
-        return dataclasses.replace(
-            value,
-            **{f.name: _clone(getattr(value, f.name)) for f in dataclasses.fields(value) if f.init},
-        )
-    return value
 
 
 def _block_review(record: Record) -> int:
@@ -1291,33 +1207,6 @@ def _charter_of(state: CoopState, info: ProposalInfo) -> Charter:
     entry = state.entry(info.charter_id)
     assert entry is not None and isinstance(entry.record.body, Charter)
     return entry.record.body
-
-
-def _proposal_for(state: CoopState, application: bytes) -> ProposalInfo | None:
-    """The latest admit proposal citing ``application``, if any."""
-    for p in reversed(state.proposals()):
-        if p.body.kind is ProposalKind.ADMIT and p.body.application == application:
-            return p
-    return None
-
-
-def _application_cited(state: CoopState, record: Record) -> bytes | None:
-    """The application an admit proposal sponsors: one not in the log, or being voted on.
-
-    Any other admit proposal citing an application (after a vote that failed, say) is a
-    plain record.
-    """
-    body = record.body
-    if not (
-        isinstance(body, Proposal)
-        and body.kind is ProposalKind.ADMIT
-        and body.application is not None
-    ):
-        return None
-    if state.entry(body.application) is None:
-        return body.application
-    voted = _proposal_for(state, body.application)
-    return body.application if voted is not None and voted.decision is None else None
 
 
 def day(ms: int) -> str:

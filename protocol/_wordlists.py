@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+__all__ = [
+    "ADJECTIVES",
+    "ANIMALS",
+]
+
 ADJECTIVES: tuple[str, ...] = (
     "able",
     "agile",

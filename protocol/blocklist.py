@@ -17,17 +17,20 @@ from enum import StrEnum
 from itertools import pairwise
 from typing import Any
 
+from .bodies import AdoptRule, Block, FederationPolicy, FlagReason, RecordType, RequesterRef
 from .errors import InvalidIdentity, LocalProtocolError, PolicyError
 from .identity import public_key_from_did
-from .records import (
-    AdoptRule,
-    Block,
-    FederationPolicy,
-    FlagReason,
-    Record,
-    RecordType,
-    RequesterRef,
-)
+from .records import Record
+
+__all__ = [
+    "Blocklist",
+    "BlocklistEntry",
+    "EntryStatus",
+    "Explanation",
+    "Source",
+    "effective_blocklist",
+    "requester_key",
+]
 
 
 class EntryStatus(StrEnum):

@@ -12,12 +12,25 @@ bundle can and cannot prove is spec/bundles.md.
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
+from .bodies import (
+    Ballot,
+    Block,
+    Charter,
+    Decision,
+    Flag,
+    MemberAdmit,
+    MemberRevoke,
+    Proposal,
+    ProposalKind,
+    RecordType,
+)
 from .checkpoint import SignedCheckpoint, log_origin
 from .encoding import decode, encode
 from .errors import (
@@ -32,29 +45,22 @@ from .governance import (
     YES_NO_KINDS,
     Tally,
     check_decision,
-    provisional_block_flags,
     tally,
 )
 from .identity import long_handle_for, public_key_from_did
 from .merkle import MAX_SIZE, leaf_hash, verify_inclusion
 from .note import MAX_NOTE_SIZE, MAX_TIMESTAMP, SIG_TYPE_COSIGNATURE_V1, NoteVerifier
-from .records import (
-    DAY_MS,
-    MAX_RECORD_SIZE,
-    Ballot,
-    Block,
-    Charter,
-    Decision,
-    Flag,
-    MemberAdmit,
-    MemberRevoke,
-    Proposal,
-    ProposalKind,
-    Record,
-    RecordType,
-    record_id,
+from .records import MAX_RECORD_SIZE, Record, record_id
+from .rules import (
+    check_ballot,
+    check_block_review,
+    check_carries_out,
+    check_decision_time,
+    check_provisional_block,
+    check_same_block,
+    check_window,
 )
-from .state import CoopState, Entry, main_reason
+from .state import CoopState, Entry
 
 __all__ = [
     "BUNDLE_FORMAT",
@@ -64,6 +70,7 @@ __all__ = [
     "MAX_PROOF_HASHES",
     "Bundle",
     "BundleEntry",
+    "InclusionProof",
     "Verdict",
     "build_block_bundle",
     "build_decision_bundle",
@@ -515,6 +522,15 @@ def _fail(code: str, message: str) -> BundleError:
     return BundleError(message, code=code)
 
 
+@contextlib.contextmanager
+def _rule(item: _Item, context: str | None = None) -> Iterator[None]:
+    """A rule the log applies too (:mod:`.rules`): its refusal, with its code, as BundleError."""
+    try:
+        yield
+    except RecordRejected as exc:
+        raise BundleError(f"{context or item.where()}: {exc.message}", code=exc.code) from exc
+
+
 def _when(ms: int) -> str:
     moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=ms)
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
@@ -626,17 +642,12 @@ class _Check:
             )
         members = frozenset(roster)
         if p.record.author != self.bundle.coop and p.record.author not in members:
+            # The signer rule (state.md §2): the roster is the members at P's index.
             raise _fail(
-                "inadmissible_entry",
-                f"{p.where()} is by {p.record.author}, who is not on the roster",
+                "not_member", f"{p.where()} is by {p.record.author}, who is not on the roster"
             )
-        window = prop.closes - prop.opens
-        if not charter.min_window_ms <= window <= charter.max_window_ms:
-            raise _fail(
-                "inadmissible_entry",
-                f"{p.where()} is open for {window} ms; the charter allows "
-                f"{charter.min_window_ms}–{charter.max_window_ms}",
-            )
+        with _rule(p):
+            check_window(charter, prop)
         self.admits(dict.fromkeys(roster, p))
         ballots = []
         for b in self.of_type(RecordType.BALLOT):
@@ -646,14 +657,8 @@ class _Check:
                 continue
             self.before(p, b, "a ballot follows its proposal")
             self.before(b, d, "no ballot follows the decision")
-            if b.record.author not in members:
-                raise _fail(
-                    "inadmissible_entry", f"{b.where()} is by {b.record.author}, not on the roster"
-                )
-            if body.choice not in prop.choices:
-                raise _fail("inadmissible_entry", f"{b.where()} chooses {body.choice!r}")
-            if not prop.opens <= b.record.ts < prop.closes:
-                raise _fail("inadmissible_entry", f"{b.where()} was cast outside the window")
+            with _rule(b):
+                check_ballot(prop, members, b.record)
             self.used.add(b.record.id)
             ballots.append(b)
         t = tally(
@@ -664,14 +669,10 @@ class _Check:
             ballots=[b.record for b in ballots],
             now_ms=d.record.ts,
         )
-        try:
+        with _rule(d):
+            check_decision_time(prop, d.record.ts)
+        with _rule(d, "the tally of the bundle's ballots differs from the signed decision"):
             check_decision(dec, t)
-        except RecordRejected as exc:
-            raise _fail(
-                "decision_mismatch",
-                f"the tally of the bundle's ballots differs from the signed decision: "
-                f"{exc.message}",
-            ) from exc
         return _DecisionFacts(charter=c, proposal=p, decision=d, ballots=ballots, tally=t)
 
     def block_on_decision(self, b: _Item, block: Block) -> _DecisionFacts:
@@ -682,18 +683,9 @@ class _Check:
         dec = d.record.body
         prop = facts.proposal.record.body
         assert isinstance(dec, Decision) and isinstance(prop, Proposal)
-        if dec.result != "passed" or prop.kind is not ProposalKind.BLOCK:
-            raise _fail(
-                "block_mismatch",
-                f"the block cites a {prop.kind.value} proposal whose result is {dec.result!r}; "
-                "a block carries out a passed block proposal",
-            )
-        if prop.requester != block.requester or prop.reason != block.reason:
-            raise _fail(
-                "block_mismatch",
-                f"the block names {block.requester} for {block.reason.value}; the proposal "
-                f"voted on {prop.requester} for {prop.reason.value if prop.reason else None}",
-            )
+        with _rule(b):
+            check_carries_out(dec, prop, [ProposalKind.BLOCK], what=f"the decision {d.where()}")
+            check_same_block(block, prop)
         return facts
 
     def block_on_flags(self, b: _Item, block: Block) -> tuple[_Item, list[_Item]]:
@@ -714,18 +706,8 @@ class _Check:
         self.used.add(c.record.id)
         charter = c.record.body
         assert isinstance(charter, Charter)
-        expected = provisional_block_flags(charter, [f.record for f in flags], b.record.ts)
-        if expected != block.flags:
-            raise _fail(
-                "flags_mismatch",
-                "the cited flags are not exactly those that cross the charter's block rule "
-                f"({charter.block_rule.flags} members within {charter.block_rule.days} days) "
-                "at the block's time",
-            )
-        if block.review != b.record.ts + charter.block_rule.review_days * DAY_MS:
-            raise _fail("block_mismatch", "a provisional block's review date follows the charter")
-        if block.reason != main_reason(f.record for f in flags):
-            raise _fail("block_mismatch", "a provisional block's reason is its flags' commonest")
+        with _rule(b):
+            check_provisional_block(charter, block, b.record.ts, [f.record for f in flags])
         authors = {f.record.author: f for f in flags}
         if set(self.bundle.roster) != set(authors):
             raise _fail(
@@ -890,8 +872,8 @@ def _verify(
         check.used.add(subject.record.id)
         block = subject.record.body
         assert isinstance(block, Block)
-        if block.review <= subject.record.ts:
-            raise _fail("inadmissible_entry", f"{subject.where()} is reviewed before it begins")
+        with _rule(subject):
+            check_block_review(block, subject.record.ts)
         lines.append(
             f"Co-op {coop} blocked requester {block.requester} for "
             f"{_for(block.reason.value)} on {_when(subject.record.ts)}, until a review on "

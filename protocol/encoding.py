@@ -20,6 +20,16 @@ import msgpack
 
 from .errors import DecodeError, LocalProtocolError
 
+__all__ = [
+    "DEFAULT_MAX_SIZE",
+    "INT_MAX",
+    "INT_MIN",
+    "MAX_DEPTH",
+    "Value",
+    "decode",
+    "encode",
+]
+
 #: Containers (arrays and maps) that may enclose one another; the top-level value counts.
 MAX_DEPTH: Final = 32
 #: Default bound on one encoded value, in bytes; callers pass their own where it differs.

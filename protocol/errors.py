@@ -7,6 +7,23 @@ maps these to 4xx answers using :attr:`RemoteProtocolError.code`.
 
 from __future__ import annotations
 
+__all__ = [
+    "BundleError",
+    "DecodeError",
+    "Equivocation",
+    "InvalidCheckpoint",
+    "InvalidIdentity",
+    "InvalidProof",
+    "InvalidRecord",
+    "InvalidSignature",
+    "LocalProtocolError",
+    "PolicyError",
+    "ProtocolError",
+    "RecordRejected",
+    "RemoteProtocolError",
+    "TallyError",
+]
+
 
 class ProtocolError(Exception):
     """Root of every error raised by ``coopfed.protocol``."""

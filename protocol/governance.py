@@ -12,9 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from .errors import LocalProtocolError, RecordRejected, TallyError
-from .merkle import leaf_hash, root_from_leaf_hashes
-from .records import (
+from .bodies import (
     DAY_MS,
     Ballot,
     Charter,
@@ -22,10 +20,12 @@ from .records import (
     Flag,
     Proposal,
     ProposalKind,
-    Record,
     RecordType,
     RequesterRef,
 )
+from .errors import LocalProtocolError, RecordRejected, TallyError
+from .merkle import leaf_hash, root_from_leaf_hashes
+from .records import Record
 
 __all__ = [
     "IGNORE_REASONS",
@@ -37,6 +37,7 @@ __all__ = [
     "check_decision",
     "idea_launched",
     "provisional_block_flags",
+    "roster_root",
     "tally",
 ]
 
@@ -320,8 +321,9 @@ def ballots_root(ids: Sequence[bytes]) -> bytes:
 
 
 def check_decision(decision: Decision, expected: Tally) -> None:
-    """Return None when ``decision`` states ``expected``; else raise RecordRejected.
+    """Return None when ``decision`` states ``expected``; else ``decision_mismatch``.
 
+    (``RecordRejected`` with that code, wherever a decision is checked: a log, a bundle.)
     Fields are compared in a fixed order (proposal, charter, roster_size, roster_root,
     ballots, ballots_root, counts, quorum_met, result, winner) and the first that differs is named.
     """
@@ -332,7 +334,8 @@ def check_decision(decision: Decision, expected: Tally) -> None:
     if not expected.closed:
         raise RecordRejected(
             "decision body.result: the proposal is still open at the time given, "
-            f"so no decision can exist yet; got result {decision.result!r}"
+            f"so no decision can exist yet; got result {decision.result!r}",
+            code="decision_mismatch",
         )
     want = expected.to_decision()
     for name in _DECISION_FIELDS:
@@ -344,7 +347,8 @@ def check_decision(decision: Decision, expected: Tally) -> None:
         if got != exp or type(got) is not type(exp):
             raise RecordRejected(
                 f"decision body.{name} is {_show(got)}, expected {_show(exp)} "
-                "from the recomputed tally"
+                "from the recomputed tally",
+                code="decision_mismatch",
             )
 
 

@@ -19,6 +19,25 @@ import nacl.signing
 from ._wordlists import ADJECTIVES, ANIMALS
 from .errors import InvalidIdentity, InvalidSignature, LocalProtocolError
 
+__all__ = [
+    "B58_ALPHABET",
+    "DID_CACHE_SIZE",
+    "DID_KEY_PREFIX",
+    "ED25519_MULTICODEC",
+    "HANDLE_DOMAIN",
+    "MAX_DID_LENGTH",
+    "Identity",
+    "SigningIdentity",
+    "b58decode",
+    "b58encode",
+    "canonical_did",
+    "did_from_public_key",
+    "handle_for",
+    "long_handle_for",
+    "public_key_from_did",
+    "verify_signature",
+]
+
 B58_ALPHABET: Final = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _B58_INDEX: Final = {c: i for i, c in enumerate(B58_ALPHABET)}
 DID_KEY_PREFIX: Final = "did:key:"

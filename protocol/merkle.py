@@ -24,6 +24,7 @@ __all__ = [
     "EMPTY_ROOT",
     "HASH_SIZE",
     "LEAF_PREFIX",
+    "MAX_BUNDLED_ENTRY",
     "MAX_SIZE",
     "MAX_TILE_LEVEL",
     "NODE_PREFIX",
@@ -37,6 +38,7 @@ __all__ = [
     "TileFetcher",
     "consistency_proof",
     "consistency_proof_length",
+    "encode_entry_bundle",
     "entries_path",
     "frontier_at",
     "frontier_nodes",
@@ -51,6 +53,7 @@ __all__ = [
     "root_at",
     "root_from_inclusion",
     "root_from_leaf_hashes",
+    "split_entry_bundle",
     "tile_available",
     "tile_bytes",
     "tile_nodes",
@@ -73,6 +76,8 @@ TILE_WIDTH: Final = 1 << TILE_HEIGHT
 #: tlog-tiles allows tile levels 0..63 in paths.
 MAX_TILE_LEVEL: Final = 63
 _FRONTIER_MAX_BYTES: Final = 4096
+#: An entry bundle gives each entry's length as a big-endian uint16.
+MAX_BUNDLED_ENTRY: Final = 0xFFFF
 
 #: A complete subtree: ``(level, index)`` covers leaves ``[index << level, (index + 1) << level)``.
 Node = tuple[int, int]
@@ -769,6 +774,48 @@ def entries_path(index: int, width: int | None = None) -> str:
     """
     _check_tile(0, index, TILE_WIDTH if width is None else width)
     return f"tile/entries/{_encode_index(index)}{_suffix(width)}"
+
+
+def encode_entry_bundle(raws: Iterable[bytes]) -> bytes:
+    """The body of a C2SP entry bundle: each entry as a big-endian uint16 length, then itself."""
+    out = bytearray()
+    for raw in raws:
+        if len(raw) > MAX_BUNDLED_ENTRY:
+            raise LocalProtocolError(
+                f"an entry bundle holds entries of at most {MAX_BUNDLED_ENTRY} bytes, "
+                f"got {len(raw)}"
+            )
+        out += len(raw).to_bytes(2, "big")
+        out += raw
+    return bytes(out)
+
+
+def split_entry_bundle(data: bytes, width: int) -> list[bytes]:
+    """The ``width`` entries of an entry bundle's body, or ``RemoteProtocolError``.
+
+    The code is ``bad_entry_bundle`` when the body ends inside a length or an entry, or
+    holds another number of entries than ``width``.
+    """
+    if type(width) is not int or not 1 <= width <= TILE_WIDTH:
+        raise LocalProtocolError(f"an entry bundle holds 1–{TILE_WIDTH} entries, not {width!r}")
+    out: list[bytes] = []
+    pos, end = 0, len(data)
+    while pos < end:
+        if pos + 2 > end:
+            raise _bad_bundle(f"truncated in the length of entry {len(out)}")
+        length = int.from_bytes(data[pos : pos + 2], "big")
+        pos += 2
+        if pos + length > end:
+            raise _bad_bundle(f"truncated in entry {len(out)}")
+        out.append(data[pos : pos + length])
+        pos += length
+    if len(out) != width:
+        raise _bad_bundle(f"holds {len(out)} entries, expected {width}")
+    return out
+
+
+def _bad_bundle(why: str) -> RemoteProtocolError:
+    return RemoteProtocolError(f"entry bundle {why}", code="bad_entry_bundle")
 
 
 def _bad_path(path: str, why: str) -> RemoteProtocolError:

@@ -15,15 +15,15 @@ pure function of the log and the time; the node only signs and appends.
 from __future__ import annotations
 
 import heapq
-from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Final
+from enum import StrEnum
+from typing import Final, TypeVar
 
-from .errors import LocalProtocolError, RecordRejected
-from .governance import Tally, check_decision, provisional_block_flags, tally
-from .records import (
+from .bodies import (
     DAY_MS,
+    REQUESTER_TYPES,
+    RETRACTABLE_TYPES,
     Appeal,
     Ballot,
     Block,
@@ -32,14 +32,12 @@ from .records import (
     Decision,
     FederationPolicy,
     Flag,
-    FlagReason,
     MemberAdmit,
     MemberResign,
     MemberRevoke,
     Proposal,
     ProposalKind,
     Rating,
-    Record,
     RecordType,
     Reply,
     RequesterAlias,
@@ -50,6 +48,34 @@ from .records import (
     Signer,
     Unblock,
 )
+from .encoding import decode, encode
+from .errors import LocalProtocolError, RecordRejected, RemoteProtocolError
+from .governance import Tally, check_decision, provisional_block_flags, tally
+from .records import Record
+from .rules import (
+    check_ballot,
+    check_block_review,
+    check_carries_out,
+    check_decision_time,
+    check_provisional_block,
+    check_same_block,
+    check_window,
+    main_reason,
+)
+
+__all__ = [
+    "BLOCK_BACKDATE_MS",
+    "DECISION_BLOCK_REVIEW_MS",
+    "DEFAULT_MAX_SKEW_MS",
+    "PROPOSAL_BACKDATE_MS",
+    "SNAPSHOT_VERSION",
+    "CoopState",
+    "Entry",
+    "ProposalInfo",
+    "ProposalStatus",
+    "batchable_prefix",
+    "independent",
+]
 
 #: A proposal may say it opened at most this long before it was signed.
 PROPOSAL_BACKDATE_MS: Final = 5 * 60_000
@@ -62,38 +88,9 @@ DEFAULT_MAX_SKEW_MS: Final = 5 * 60_000
 #: long expired, could count for a block dated far enough back, and a follower would have
 #: to keep every flag forever.
 BLOCK_BACKDATE_MS: Final = 60 * 60_000
-RETRACTABLE: Final = frozenset({RecordType.RATING, RecordType.FLAG, RecordType.APPEAL})
-#: Records about a requester (they carry ``requester``).
-REQUESTER_TYPES: Final = frozenset(
-    {RecordType.RATING, RecordType.FLAG, RecordType.APPEAL, RecordType.REPLY}
-)
-#: Records a governance-only state does not hold once their page is stored: the members'
-#: many records, which later records cite only by id (flags are held while they can count).
-_NOT_HELD: Final = frozenset(
-    {
-        RecordType.RATING,
-        RecordType.APPEAL,
-        RecordType.REPLY,
-        RecordType.RETRACTION,
-        RecordType.BALLOT,
-    }
-)
-#: The fields of each body that name another record of the log by its id.
-_CITES: Final = {
-    RecordType.CHARTER: ("decision",),
-    RecordType.MEMBER_ADMIT: ("ref",),
-    RecordType.MEMBER_REVOKE: ("ref",),
-    RecordType.ROLE_ASSIGN: ("decision",),
-    RecordType.APPEAL: ("follows",),
-    RecordType.REPLY: ("about",),
-    RecordType.RETRACTION: ("record",),
-    RecordType.PROPOSAL: ("application",),
-    RecordType.BALLOT: ("proposal",),
-    RecordType.DECISION: ("proposal",),
-    RecordType.BLOCK: ("decision",),
-    RecordType.UNBLOCK: ("block", "decision"),
-    RecordType.FEDERATION_POLICY: ("decision",),
-}
+_T = TypeVar("_T")
+#: The version of :meth:`CoopState.snapshot`'s format.
+SNAPSHOT_VERSION: Final = 1
 #: A governance-only state forgets expired flags once the log's time is this far past them.
 _PRUNE_EVERY_MS: Final = DAY_MS
 
@@ -104,6 +101,14 @@ class Entry:
 
     index: int
     record: Record
+
+
+class ProposalStatus(StrEnum):
+    """Where a proposal stands at a given time."""
+
+    OPEN = "open"  # ballots are taken
+    CLOSED = "closed"  # its window has closed; its decision is due
+    DECIDED = "decided"  # its decision is in the log
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -121,6 +126,12 @@ class ProposalInfo:
         body = self.entry.record.body
         assert isinstance(body, Proposal)
         return body
+
+    def status(self, now_ms: int) -> ProposalStatus:
+        """Decided once its decision is in the log; else open until ``closes``, then closed."""
+        if self.decision is not None:
+            return ProposalStatus.DECIDED
+        return ProposalStatus.OPEN if now_ms < self.body.closes else ProposalStatus.CLOSED
 
     def tally(self, charter: Charter, now_ms: int) -> Tally:
         return tally(
@@ -183,10 +194,8 @@ class CoopState:
         # keep_all=False: held flags by expiry (a heap), and expired ones a block still cites
         self._expiring: list[tuple[int, bytes, RequesterRef]] = []
         self._cited_expired: list[tuple[int, bytes, RequesterRef]] = []
-        self._admits: dict[str, list[Entry]] = {}
-        self._charter_entries: list[Entry] = []
         self._charter: Entry | None = None
-        self._charters: dict[bytes, Charter] = {}
+        self._charters: dict[bytes, Entry] = {}  # every charter, in log order
         self._founding = True
         self._intervals: dict[str, list[list[int | None]]] = {}
         self._current: set[str] = set()
@@ -217,6 +226,22 @@ class CoopState:
         body = self._charter.record.body
         assert isinstance(body, Charter)
         return self._charter.record.id, body
+
+    def charter_at(self, index: int) -> Entry:
+        """The charter in force when the entry at ``index`` entered the log (the latest below).
+
+        A provisional block ends by retraction under this charter's rule for its index, not
+        under the one in force now (spec/state.md §3, ``unblock``).
+        """
+        for e in reversed(self._charters.values()):
+            if e.index < index:
+                return e
+        raise LocalProtocolError(f"no charter precedes index {index}")
+
+    def _charter_body(self, charter_id: bytes) -> Charter:
+        body = self._charters[charter_id].record.body
+        assert isinstance(body, Charter)
+        return body
 
     def _charter_or_reject(self) -> tuple[bytes, Charter]:
         ch = self.charter
@@ -287,11 +312,7 @@ class CoopState:
         want: set[bytes] = set()
         for record in records:
             want.add(record.id)
-            body = record.body
-            for name in _CITES.get(record.type, ()):
-                cited = getattr(body, name)
-                if cited is not None:
-                    want.add(cited)
+            want.update(record.body.references())
         held, page, absent = self._entries, self._page, self._absent
         return frozenset(i for i in want if i not in held and i not in page and i not in absent)
 
@@ -344,54 +365,135 @@ class CoopState:
                 self._flags_until.pop(requester, None)
                 self._flags_last.pop(requester, None)
 
-    def admission(self, did: str, before: int) -> Entry | None:
-        """The latest ``member.admit`` of ``did`` at an index below ``before``."""
-        found = None
-        for e in self._admits.get(did, ()):
-            if e.index < before:
-                found = e
-        return found
-
-    def charter_at(self, index: int) -> Entry:
-        """The charter in force for the entry at ``index`` (the latest before it)."""
-        found = None
-        for e in self._charter_entries:
-            if e.index < index or (index == 0 and e.index == 0):
-                found = e
-        if found is None:
-            raise LocalProtocolError(f"no charter precedes index {index}")
-        return found
-
-    def copy(self) -> CoopState:
+    def fork(self) -> CoopState:
         """An independent copy: apply records to it without touching this state.
 
-        Records are immutable and shared; every container is copied.
+        Records, entries and charters are immutable and shared; every container that
+        ``apply``, ``provide``, ``settle`` or ``due`` changes is copied, as deep as they
+        change it. The time it takes follows what the state holds: the whole log when
+        ``keep_all``, the co-op's governance otherwise.
         """
-        other = CoopState.__new__(CoopState)
-        for name in _SLOTS:
-            value = getattr(self, name)
-            if name == "_proposals":
-                value = {
-                    k: _Proposal(
-                        entry=p.entry,
-                        charter_id=p.charter_id,
-                        roster=p.roster,
-                        ballots=list(p.ballots),
-                        decision=p.decision,
-                    )
-                    for k, p in value.items()
-                }
-            elif name == "_intervals":
-                value = {k: [list(iv) for iv in v] for k, v in value.items()}
-            elif isinstance(value, dict):
-                value = {
-                    k: (list(v) if isinstance(v, list) else set(v) if isinstance(v, set) else v)
-                    for k, v in value.items()
-                }
-            elif isinstance(value, list | set):
-                value = type(value)(value)
-            setattr(other, name, value)
+        other = CoopState(self.coop, max_skew_ms=self.max_skew_ms, keep_all=self.keep_all)
+        other.size = self.size
+        other._entries = dict(self._entries)
+        other._log = list(self._log)
+        other._page = dict(self._page)
+        other._absent = set(self._absent)
+        other._latest_ts = self._latest_ts
+        other._pruned_at = self._pruned_at
+        other._expiring = list(self._expiring)
+        other._cited_expired = list(self._cited_expired)
+        other._charter = self._charter
+        other._charters = dict(self._charters)
+        other._founding = self._founding
+        other._intervals = {k: [list(iv) for iv in v] for k, v in self._intervals.items()}
+        other._current = set(self._current)
+        other._proposals = {
+            k: _Proposal(
+                entry=p.entry,
+                charter_id=p.charter_id,
+                roster=p.roster,
+                ballots=list(p.ballots),
+                decision=p.decision,
+            )
+            for k, p in self._proposals.items()
+        }
+        other._consumed = set(self._consumed)
+        other._invites_used = set(self._invites_used)
+        other._blocks = dict(self._blocks)
+        other._cited_flags = set(self._cited_flags)
+        other._flags = {k: list(v) for k, v in self._flags.items()}
+        other._flags_until = dict(self._flags_until)
+        other._flags_last = dict(self._flags_last)
+        other._live = dict(self._live)  # its values are replaced, never changed
+        other._about = {k: list(v) for k, v in self._about.items()}
+        other._retracted = set(self._retracted)
+        other._requester_keys = {k: set(v) for k, v in self._requester_keys.items()}
+        other._aliases = dict(self._aliases)
+        other._policy = self._policy
+        other._roles = dict(self._roles)
+        other._resigned = dict(self._resigned)
         return other
+
+    # ------------------------------------------------------------------ snapshots
+
+    def snapshot(self) -> bytes:
+        """All a governance-only state holds, as canonical MessagePack (spec/state.md §10).
+
+        Taken between pages (after ``settle``) of a ``keep_all=False`` state;
+        :meth:`from_snapshot` gives back a state that admits, lists as ``due`` and
+        snapshots exactly as this one does. Node-local, never on the wire: a node keeps
+        it beside its stored log so that opening does not replay the whole log.
+        """
+        if self.keep_all:
+            raise LocalProtocolError("only a governance-only state (keep_all=False) is snapshotted")
+        if self._page or self._absent:
+            raise LocalProtocolError("a state is snapshotted between pages: settle() first")
+
+        def rid(e: Entry | None) -> bytes | None:
+            return None if e is None else e.record.id
+
+        def req(r: RequesterRef) -> dict[str, str]:
+            return r.to_value()
+
+        held = sorted(self._entries.values(), key=lambda e: e.index)
+        # Dicts are written as arrays of pairs in their order (due() lists in that order);
+        # sets are sorted, so that equal states give equal bytes.
+        return encode(
+            {
+                "v": SNAPSHOT_VERSION,
+                "coop": self.coop,
+                "size": self.size,
+                "latest_ts": self._latest_ts,
+                "pruned_at": self._pruned_at,
+                "founding": self._founding,
+                "entries": [[e.index, e.record.raw] for e in held],
+                "charter": rid(self._charter),
+                "expiring": [fid for _, fid, _ in self._expiring],
+                "cited_expired": [fid for _, fid, _ in self._cited_expired],
+                "intervals": [[did, ivs] for did, ivs in self._intervals.items()],
+                "current": sorted(self._current),
+                "proposals": [
+                    [
+                        pid,
+                        p.charter_id,
+                        sorted(p.roster),
+                        [[b.index, b.record.raw] for b in p.ballots],
+                        rid(p.decision),
+                    ]
+                    for pid, p in self._proposals.items()
+                ],
+                "consumed": sorted(self._consumed),
+                "invites_used": sorted(self._invites_used),
+                "blocks": [e.record.id for e in self._blocks.values()],
+                "cited_flags": sorted(self._cited_flags),
+                "flags": [[req(r), [e.record.id for e in es]] for r, es in self._flags.items()],
+                "flags_until": [[req(r), t] for r, t in self._flags_until.items()],
+                "flags_last": [[req(r), t] for r, t in self._flags_last.items()],
+                "retracted": sorted(self._retracted),
+                "requester_keys": [[req(r), sorted(k)] for r, k in self._requester_keys.items()],
+                "aliases": [[req(a), req(b)] for a, b in self._aliases.items()],
+                "policy": rid(self._policy),
+                "roles": [[role, did] for role, did in self._roles.items()],
+                "resigned": [[did, r] for did, r in self._resigned.items()],
+            }
+        )
+
+    @classmethod
+    def from_snapshot(
+        cls, coop: str, data: bytes, *, max_skew_ms: int = DEFAULT_MAX_SKEW_MS
+    ) -> CoopState:
+        """The governance-only state :meth:`snapshot` wrote, or ``LocalProtocolError``.
+
+        Held records are decoded without a signature check (they were verified before
+        they were stored). Anything malformed or inconsistent raises: replay the log then.
+        """
+        state = cls(coop, max_skew_ms=max_skew_ms, keep_all=False)
+        try:
+            _Restore(state, decode(data, max_size=max(len(data), 1))).run()
+        except RemoteProtocolError as exc:  # a record or a value that does not decode
+            raise LocalProtocolError(f"malformed state snapshot: {exc.message}") from exc
+        return state
 
     def is_retracted(self, rid: bytes) -> bool:
         return rid in self._retracted
@@ -478,19 +580,14 @@ class CoopState:
         return e
 
     def _passed(
-        self, did: bytes, kinds: Iterable[ProposalKind], *, results: tuple[str, ...] = ("passed",)
+        self, did: bytes, kinds: Collection[ProposalKind], *, results: tuple[str, ...] = ("passed",)
     ) -> tuple[Decision, Proposal]:
         e = self._ref(did, RecordType.DECISION, "decision")
         dec = e.record.body
         assert isinstance(dec, Decision)
-        if dec.result not in results:
-            raise _reject("not_passed", f"decision {did.hex()} is '{dec.result}'")
         prop = self._proposals[dec.proposal].entry.record.body
         assert isinstance(prop, Proposal)
-        if prop.kind not in set(kinds):
-            raise _reject(
-                "wrong_reference", f"decision {did.hex()} decided a {prop.kind.value} proposal"
-            )
+        check_carries_out(dec, prop, kinds, results=results, what=f"decision {did.hex()}")
         if did in self._consumed:
             raise _reject("already_applied", f"decision {did.hex()} has been carried out already")
         return dec, prop
@@ -602,7 +699,7 @@ class CoopState:
     def _check_retraction(self, record: Record, now_ms: int | None) -> None:
         body = record.body
         assert isinstance(body, Retraction)
-        e = self._ref(body.record, RETRACTABLE, "retracted record")
+        e = self._ref(body.record, RETRACTABLE_TYPES, "retracted record")
         if e.record.author != record.author:
             raise _reject("not_author", "members retract only their own records")
         if body.record in self._retracted:
@@ -614,13 +711,7 @@ class CoopState:
         _, charter = self._charter_or_reject()
         if not self._current:
             raise _reject("no_members", "a co-op with no members cannot vote on anything")
-        window = body.closes - body.opens
-        if not charter.min_window_ms <= window <= charter.max_window_ms:
-            raise _reject(
-                "bad_window",
-                f"the voting window must last {charter.min_window_ms}–{charter.max_window_ms} "
-                f"ms under the charter; this one lasts {window}",
-            )
+        check_window(charter, body)
         if body.opens < record.ts - PROPOSAL_BACKDATE_MS:
             raise _reject("bad_window", "a proposal cannot open in the past")
         if body.kind is ProposalKind.ADMIT:
@@ -656,17 +747,8 @@ class CoopState:
         assert isinstance(prop, Proposal)
         if p.decision is not None:
             raise _reject("voting_closed", "this proposal has been decided")
-        if record.author not in p.roster:
-            raise _reject(
-                "not_eligible", "only members on the roster when the proposal opened may vote on it"
-            )
-        if body.choice not in prop.choices:
-            raise _reject(
-                "bad_choice", f"choice {body.choice!r} is not one of {', '.join(prop.choices)}"
-            )
-        if record.ts < prop.opens:
-            raise _reject("voting_not_open", "voting on this proposal has not opened yet")
-        if record.ts >= prop.closes or (now_ms is not None and now_ms >= prop.closes):
+        check_ballot(prop, p.roster, record)
+        if now_ms is not None and now_ms >= prop.closes:
             raise _reject("voting_closed", "voting on this proposal has closed")
 
     def _check_decision(self, record: Record, now_ms: int | None) -> None:
@@ -678,22 +760,19 @@ class CoopState:
         assert isinstance(prop, Proposal)
         if p.decision is not None:
             raise _reject("already_decided", "this proposal has a decision already")
-        if record.ts < prop.closes:
-            raise _reject("voting_open", "a decision comes after the voting window closes")
-        charter = self._charters[p.charter_id]
+        check_decision_time(prop, record.ts)
+        charter = self._charter_body(p.charter_id)
         check_decision(body, p.freeze().tally(charter, record.ts))
 
     def _check_block(self, record: Record, now_ms: int | None) -> None:
         body = record.body
         assert isinstance(body, Block)
         _, charter = self._charter_or_reject()
-        if record.ts >= body.review:
-            raise _reject("bad_review", "a block's review date is after the block")
+        check_block_review(body, record.ts)
         active = self._blocks.get(body.requester)
         if body.decision is not None:
             _, prop = self._passed(body.decision, [ProposalKind.BLOCK])
-            if prop.requester != body.requester or prop.reason != body.reason:
-                raise _reject("mismatch", "the block differs from the decision's proposal")
+            check_same_block(body, prop)
             return
         if active is not None:
             raise _reject("already_blocked", f"{body.requester} is blocked already")
@@ -703,16 +782,10 @@ class CoopState:
                 f"a provisional block is dated at most {BLOCK_BACKDATE_MS} ms before the "
                 "latest record in the log",
             )
-        expected = self._provisional_flags(body.requester, charter, record.ts)
-        if expected != body.flags:
-            raise _reject(
-                "flags_mismatch",
-                "the cited flags are not exactly those that cross the charter's block rule",
-            )
-        if body.review != record.ts + charter.block_rule.review_days * DAY_MS:
-            raise _reject("bad_review", "a provisional block's review date follows the charter")
-        if body.reason != main_reason(self._entries[f].record for f in body.flags):
-            raise _reject("mismatch", "a provisional block's reason is its flags' commonest")
+        candidates = self._flag_candidates(body.requester, charter, record.ts)
+        check_provisional_block(
+            charter, body, record.ts, candidates, excluded=self._excluded_flags()
+        )
 
     def _check_unblock(self, record: Record, now_ms: int | None) -> None:
         body = record.body
@@ -765,16 +838,24 @@ class CoopState:
         now_ms: int,
         excluded: frozenset[bytes] | None = None,
     ) -> tuple[bytes, ...] | None:
-        # Only flags by current members count: a revoked member's flags stay in the log but
-        # no longer move the co-op to act.
-        flags = [
+        flags = self._flag_candidates(requester, charter, now_ms)
+        if excluded is None:
+            excluded = self._excluded_flags()
+        return provisional_block_flags(charter, flags, now_ms, excluded=excluded)
+
+    def _flag_candidates(
+        self, requester: RequesterRef, charter: Charter, now_ms: int
+    ) -> list[Record]:
+        """The requester's flags that may count for a block at ``now_ms``, in log order.
+
+        Only flags by current members count: a revoked member's flags stay in the log but
+        no longer move the co-op to act.
+        """
+        return [
             e.record
             for e in self._live_flags(requester, now_ms, charter.block_rule.days)
             if self.is_member(e.record.author)
         ]
-        if excluded is None:
-            excluded = self._excluded_flags()
-        return provisional_block_flags(charter, flags, now_ms, excluded=excluded)
 
     def _live_flags(self, requester: RequesterRef, now_ms: int, days: int) -> list[Entry]:
         """The requester's flags that may still count at ``now_ms`` or later, in log order.
@@ -813,7 +894,7 @@ class CoopState:
             self._log.append(entry)
         else:
             self._absent.discard(record.id)
-            (self._page if rtype in _NOT_HELD else self._entries)[record.id] = entry
+            (self._page if type(record.body).FORGETTABLE else self._entries)[record.id] = entry
         self.size += 1
         if record.ts > self._latest_ts:
             self._latest_ts = record.ts
@@ -824,13 +905,11 @@ class CoopState:
             self._founding = False
         if isinstance(body, Charter):
             self._charter = entry
-            self._charters[record.id] = body
-            self._charter_entries.append(entry)
+            self._charters[record.id] = entry
             if body.decision is not None:
                 self._consumed.add(body.decision)
         elif isinstance(body, MemberAdmit):
             self._intervals.setdefault(body.member, []).append([entry.index, None])
-            self._admits.setdefault(body.member, []).append(entry)
             self._current.add(body.member)
             if body.via == "invite" and body.ref is not None:
                 self._invites_used.add(body.ref)
@@ -910,7 +989,7 @@ class CoopState:
             prop = p.entry.record.body
             assert isinstance(prop, Proposal)
             if p.decision is None and now_ms >= prop.closes:
-                t = p.freeze().tally(self._charters[p.charter_id], now_ms)
+                t = p.freeze().tally(self._charter_body(p.charter_id), now_ms)
                 out.append(t.to_decision())
             elif p.decision is not None and p.decision.record.id not in self._consumed:
                 out.extend(self._consequence(p, prop, now_ms, charter_id))
@@ -1003,6 +1082,33 @@ class CoopState:
         return []
 
 
+def independent(records: Sequence[Record]) -> bool:
+    """Whether checking each record against the same state equals checking them in order.
+
+    True when every record's type is ``ORDER_FREE`` (see :class:`.bodies.Body`), none
+    cites or repeats another of them, and no two retract the same record: what such a
+    record's check reads (its author's standing, the records it cites, the charter, the
+    proposal it votes on) is changed by none of the others' ``apply``.
+    """
+    return batchable_prefix(records) == len(records)
+
+
+def batchable_prefix(records: Sequence[Record]) -> int:
+    """How many of the first ``records`` are :func:`independent` (at least one, if any)."""
+    seen: set[bytes] = set()
+    for i, record in enumerate(records):
+        body = record.body
+        if not body.ORDER_FREE:
+            return max(i, 1)
+        refs = body.references()
+        if record.id in seen or any(r in seen for r in refs):
+            return max(i, 1)
+        seen.add(record.id)
+        if isinstance(body, Retraction):
+            seen.update(refs)  # a second retraction of the same record depends on the first
+    return len(records)
+
+
 def _flag(record: Record) -> Flag:
     body = record.body
     assert isinstance(body, Flag)
@@ -1015,10 +1121,163 @@ def _block(record: Record) -> Block:
     return body
 
 
-def main_reason(records: Iterable[Record]) -> FlagReason:
-    """The commonest reason among flags; ties go to the reason first in bytewise order."""
-    counts = Counter(_flag(r).reason for r in records)
-    return min(counts, key=lambda reason: (-counts[reason], reason.value.encode()))
+class _Restore:
+    """Reads a snapshot into a fresh governance-only state, checking each part as it goes."""
+
+    FIELDS: Final = frozenset(
+        {
+            "v", "coop", "size", "latest_ts", "pruned_at", "founding", "entries", "charter",
+            "expiring", "cited_expired", "intervals", "current", "proposals", "consumed",
+            "invites_used", "blocks", "cited_flags", "flags", "flags_until", "flags_last",
+            "retracted", "requester_keys", "aliases", "policy", "roles", "resigned",
+        }
+    )  # fmt: skip
+
+    def __init__(self, state: CoopState, snap: object) -> None:
+        self.state = state
+        self.m = _of(dict, snap, "the snapshot")
+        self.held: dict[bytes, Entry] = {}
+
+    def run(self) -> None:
+        st, m = self.state, self.m
+        if set(m) != self.FIELDS:
+            raise _bad(f"fields {sorted(set(m) ^ self.FIELDS)} missing or unknown")
+        if m["v"] != SNAPSHOT_VERSION:
+            raise _bad(f"version {m['v']!r}, this code reads {SNAPSHOT_VERSION}")
+        if m["coop"] != st.coop:
+            raise _bad(f"it is co-op {m['coop']!r}'s, not {st.coop}'s")
+        st.size = _uint(m["size"], "size")
+        st._latest_ts = _uint(m["latest_ts"], "latest_ts")
+        st._pruned_at = _uint(m["pruned_at"], "pruned_at")
+        st._founding = _of(bool, m["founding"], "founding")
+        last = -1
+        for index, raw in self._pairs("entries"):
+            entry = self._entry(index, raw, "entries")
+            if entry.index <= last or type(entry.record.body).FORGETTABLE:
+                raise _bad("entries must be held ones, in log order")
+            last = entry.index
+            self.held[entry.record.id] = entry
+        st._entries = dict(self.held)
+        for e in st._entries.values():
+            if isinstance(e.record.body, Charter):
+                st._charters[e.record.id] = e
+        st._charter = self._opt(m["charter"], RecordType.CHARTER, "charter")
+        st._expiring = [self._flag_key(x, "expiring") for x in _of(list, m["expiring"], "expiring")]
+        st._cited_expired = [
+            self._flag_key(x, "cited_expired")
+            for x in _of(list, m["cited_expired"], "cited_expired")
+        ]
+        for did, ivs in self._pairs("intervals"):
+            st._intervals[_of(str, did, "intervals")] = [
+                [_uint(a, "intervals"), None if r is None else _uint(r, "intervals")]
+                for a, r in (_pair(iv, "intervals") for iv in _of(list, ivs, "intervals"))
+            ]
+        st._current = set(self._texts("current"))
+        for item in _of(list, m["proposals"], "proposals"):
+            pid, charter_id, roster, ballots, decision = _tuple(item, 5, "proposals")
+            p = _Proposal(
+                entry=self._get(pid, RecordType.PROPOSAL, "proposals"),
+                charter_id=self._get(charter_id, RecordType.CHARTER, "proposals").record.id,
+                roster=frozenset(_of(str, d, "roster") for d in _of(list, roster, "roster")),
+                ballots=[
+                    self._entry(i, r, "ballots")
+                    for i, r in (_pair(b, "ballots") for b in _of(list, ballots, "ballots"))
+                ],
+                decision=self._opt(decision, RecordType.DECISION, "proposals"),
+            )
+            st._proposals[p.entry.record.id] = p
+        st._consumed = set(self._digests("consumed"))
+        st._invites_used = set(self._digests("invites_used"))
+        for bid in _of(list, m["blocks"], "blocks"):
+            e = self._get(bid, RecordType.BLOCK, "blocks")
+            st._blocks[_block(e.record).requester] = e
+        st._cited_flags = set(self._digests("cited_flags"))
+        for r, ids in self._pairs("flags"):
+            flags = [self._get(i, RecordType.FLAG, "flags") for i in _of(list, ids, "flags")]
+            st._flags[_requester(r)] = flags
+        for name, table in (("flags_until", st._flags_until), ("flags_last", st._flags_last)):
+            for r, t in self._pairs(name):
+                table[_requester(r)] = _uint(t, name)
+        st._retracted = set(self._digests("retracted"))
+        for r, keys in self._pairs("requester_keys"):
+            st._requester_keys[_requester(r)] = {
+                _of(str, k, "requester_keys") for k in _of(list, keys, "requester_keys")
+            }
+        for a, b in self._pairs("aliases"):
+            st._aliases[_requester(a)] = _requester(b)
+        st._policy = self._opt(m["policy"], RecordType.FEDERATION_POLICY, "policy")
+        for role, did in self._pairs("roles"):
+            st._roles[_of(str, role, "roles")] = _of(str, did, "roles")
+        for did, rid in self._pairs("resigned"):
+            resignation = self._get(rid, RecordType.MEMBER_RESIGN, "resigned")
+            st._resigned[_of(str, did, "resigned")] = resignation.record.id
+
+    def _pairs(self, name: str) -> list[tuple[object, object]]:
+        return [_pair(x, name) for x in _of(list, self.m[name], name)]
+
+    def _digests(self, name: str) -> list[bytes]:
+        return [_of(bytes, x, name) for x in _of(list, self.m[name], name)]
+
+    def _texts(self, name: str) -> list[str]:
+        return [_of(str, x, name) for x in _of(list, self.m[name], name)]
+
+    def _entry(self, index: object, raw: object, what: str) -> Entry:
+        i = _uint(index, what)
+        if i >= self.state.size:
+            raise _bad(f"{what}: entry {i} is beyond the log of {self.state.size}")
+        # Verified before it was stored; decoding still checks its schema.
+        record = Record.from_bytes(_of(bytes, raw, what), verify=False)
+        if record.coop != self.state.coop:
+            raise _bad(f"{what}: entry {i} is another co-op's")
+        return Entry(i, record)
+
+    def _get(self, rid: object, rtype: RecordType, what: str) -> Entry:
+        e = self.held.get(_of(bytes, rid, what))
+        if e is None or e.record.type is not rtype:
+            raise _bad(f"{what}: no held {rtype.value} {_of(bytes, rid, what).hex()}")
+        return e
+
+    def _opt(self, rid: object, rtype: RecordType, what: str) -> Entry | None:
+        return None if rid is None else self._get(rid, rtype, what)
+
+    def _flag_key(self, fid: object, what: str) -> tuple[int, bytes, RequesterRef]:
+        e = self._get(fid, RecordType.FLAG, what)
+        body = _flag(e.record)
+        return body.expires, e.record.id, body.requester
+
+
+def _bad(what: str) -> LocalProtocolError:
+    return LocalProtocolError(f"malformed state snapshot: {what}")
+
+
+def _of(kind: type[_T], value: object, what: str) -> _T:
+    if type(value) is not kind:
+        raise _bad(f"{what} must be {kind.__name__}, got {type(value).__name__}")
+    assert isinstance(value, kind)
+    return value
+
+
+def _uint(value: object, what: str) -> int:
+    n = _of(int, value, what)
+    if n < 0:
+        raise _bad(f"{what} must not be negative")
+    return n
+
+
+def _tuple(value: object, n: int, what: str) -> list[object]:
+    items = _of(list, value, what)
+    if len(items) != n:
+        raise _bad(f"{what}: each item has {n} parts, got {len(items)}")
+    return items
+
+
+def _pair(value: object, what: str) -> tuple[object, object]:
+    a, b = _tuple(value, 2, what)
+    return a, b
+
+
+def _requester(value: object) -> RequesterRef:
+    return RequesterRef.from_value(value)
 
 
 _CHECKS = {
@@ -1037,8 +1296,3 @@ _CHECKS = {
     RecordType.UNBLOCK: CoopState._check_unblock,
     RecordType.FEDERATION_POLICY: CoopState._check_policy,
 }
-
-
-_SLOTS: Final = tuple(
-    vars(CoopState("did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp")).keys()
-)

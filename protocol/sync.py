@@ -28,6 +28,29 @@ from .records import MAX_RECORD_SIZE, Record
 from .state import DEFAULT_MAX_SKEW_MS, CoopState, Entry
 from .witness import log_verifier
 
+__all__ = [
+    "DEFAULT_PAGE",
+    "MAX_FUTURE_MS",
+    "MAX_PAGE",
+    "AcceptCheckpoint",
+    "Action",
+    "Equivocated",
+    "FetchCheckpoint",
+    "FetchConsistency",
+    "FetchEntries",
+    "FetchPageProof",
+    "LogInvalid",
+    "LookUp",
+    "PageVerifier",
+    "Phase",
+    "Refused",
+    "Stale",
+    "StorePage",
+    "SyncSession",
+    "UpToDate",
+    "verify_each",
+]
+
 DEFAULT_PAGE: Final = 256
 MAX_PAGE: Final = 4096
 #: How far past the follower's clock a record's ``ts`` may be. The co-op's own node took
@@ -64,7 +87,24 @@ class FetchCheckpoint:
 
 @dataclass(frozen=True, slots=True)
 class FetchConsistency:
-    """GET a consistency proof from ``old`` to ``new`` (or build it from the log's tiles)."""
+    """GET the consistency proof between two checkpoints; answer with ``receive_consistency``.
+
+    From the size accepted before (``old``) to the new checkpoint's (``new``), or built
+    from the log's tiles. It decides between consistency and equivocation
+    (:func:`.checkpoint.find_equivocation` says what proof proves the latter).
+    """
+
+    old: int
+    new: int
+
+
+@dataclass(frozen=True, slots=True)
+class FetchPageProof:
+    """GET the consistency proof of a page; answer with ``receive_page_proof``.
+
+    From the tree the fetched entries end (``old``) to the checkpoint's (``new``): it
+    shows the page is a prefix of the signed tree before anything of it is stored.
+    """
 
     old: int
     new: int
@@ -124,12 +164,15 @@ class Stale:
 class Refused:
     """The source sent something that does not verify; nothing of it was kept.
 
-    ``index``: the first entry refused, when one entry is the reason (``future``).
+    ``start``, ``end``: the entries ``[start, end)`` refused, when entries are the reason
+    (a page that does not verify, or the one entry dated too far ahead, ``future``);
+    None for a checkpoint or a consistency proof between checkpoints.
     """
 
     code: str
     reason: str
-    index: int | None = None
+    start: int | None = None
+    end: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +194,7 @@ class LogInvalid:
 Action = (
     FetchCheckpoint
     | FetchConsistency
+    | FetchPageProof
     | FetchEntries
     | LookUp
     | AcceptCheckpoint
@@ -345,7 +389,12 @@ class SyncSession:
         if len(raws) != req.end - req.start:
             return self._fail(
                 "entries",
-                Refused("bad_page", f"asked for {req.end - req.start} entries, got {len(raws)}"),
+                Refused(
+                    "bad_page",
+                    f"asked for {req.end - req.start} entries, got {len(raws)}",
+                    req.start,
+                    req.end,
+                ),
             )
         frontier = self.frontier
         nodes: list[StoredNode] = []
@@ -354,7 +403,12 @@ class SyncSession:
             if type(raw) is not bytes or len(raw) > MAX_RECORD_SIZE:
                 return self._fail(
                     "entries",
-                    Refused("too_large", f"entry {req.start + i} is over {MAX_RECORD_SIZE} bytes"),
+                    Refused(
+                        "too_large",
+                        f"entry {req.start + i} is over {MAX_RECORD_SIZE} bytes",
+                        req.start,
+                        req.end,
+                    ),
                 )
             h = leaf_hash(raw)
             hashes.append(h)
@@ -368,11 +422,16 @@ class SyncSession:
             if frontier.root() != target.root_hash:
                 return self._fail(
                     "entries",
-                    Refused("root_mismatch", "the entries do not lead to the co-op's signed root"),
+                    Refused(
+                        "root_mismatch",
+                        "the entries do not lead to the co-op's signed root",
+                        req.start,
+                        req.end,
+                    ),
                 )
             return self._verify_page("entries")
         self._move("entries", Phase.AWAIT_PAGE_PROOF)
-        return [FetchConsistency(frontier.size, target.size)]
+        return [FetchPageProof(frontier.size, target.size)]
 
     def receive_page_proof(self, proof: list[bytes]) -> list[Action]:
         self._expect("page_proof")
@@ -389,6 +448,8 @@ class SyncSession:
                     exc.code,
                     f"entries {pending.start}…{pending.frontier.size - 1} are not a "
                     f"prefix of the signed tree: {exc.message}",
+                    pending.start,
+                    pending.frontier.size,
                 ),
             )
         return self._verify_page("page_proof")
@@ -439,6 +500,7 @@ class SyncSession:
                     f"{record.ts - self.now_ms} ms past this node's clock ({self.now_ms}; at "
                     f"most {self.max_future_ms} allowed); it is taken once the clock is there",
                     pending.start + i,
+                    pending.start + i + 1,
                 )
                 break
             decoded.append(record)

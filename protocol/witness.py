@@ -35,6 +35,21 @@ from .identity import public_key_from_did
 from .merkle import HASH_SIZE, verify_consistency
 from .note import MAX_NOTE_SIZE, Note, NoteVerifier
 
+__all__ = [
+    "MAX_PROOF_LINES",
+    "MAX_REQUEST_SIZE",
+    "SIZE_CONTENT_TYPE",
+    "AddCheckpointRequest",
+    "WitnessRequestError",
+    "WitnessResponse",
+    "Witnessed",
+    "add_checkpoint",
+    "consistency_request",
+    "log_verifier",
+    "parse_response",
+    "witness_verifier",
+]
+
 #: A consistency proof between 64-bit sizes has at most 63 hashes (C2SP tlog-witness).
 MAX_PROOF_LINES: Final = 63
 MAX_REQUEST_SIZE: Final = 32 + MAX_PROOF_LINES * 46 + MAX_NOTE_SIZE

@@ -14,8 +14,7 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-from coopfed.protocol.identity import SigningIdentity
-from coopfed.protocol.records import (
+from coopfed.protocol.bodies import (
     DAY_MS,
     AdoptRule,
     Block,
@@ -23,10 +22,10 @@ from coopfed.protocol.records import (
     Flag,
     FlagReason,
     Follow,
-    Record,
     RequesterRef,
-    sign_record,
 )
+from coopfed.protocol.identity import SigningIdentity
+from coopfed.protocol.records import Record, sign_record
 
 SEED_LABEL = "coopfed/vectors/blocklist/v1/"
 TS = 1_767_225_600_000  # 2026-01-01T00:00:00Z

@@ -18,6 +18,24 @@ from typing import Any
 
 import msgpack
 
+from coopfed.protocol.bodies import (
+    DAY_MS,
+    Ballot,
+    Block,
+    BlockRule,
+    Charter,
+    Decision,
+    Flag,
+    FlagReason,
+    MemberAdmit,
+    MemberResign,
+    MemberRevoke,
+    Proposal,
+    ProposalKind,
+    Rating,
+    RecordType,
+    RequesterRef,
+)
 from coopfed.protocol.bundle import (
     MAX_BUNDLE_SIZE,
     Bundle,
@@ -39,28 +57,9 @@ from coopfed.protocol.governance import tally
 from coopfed.protocol.identity import SigningIdentity
 from coopfed.protocol.merkle import MemoryTree
 from coopfed.protocol.note import NoteVerifier
-from coopfed.protocol.records import (
-    DAY_MS,
-    Ballot,
-    Block,
-    BlockRule,
-    Charter,
-    Decision,
-    Flag,
-    FlagReason,
-    MemberAdmit,
-    MemberResign,
-    MemberRevoke,
-    Proposal,
-    ProposalKind,
-    Rating,
-    Record,
-    RecordType,
-    RequesterRef,
-    record_id,
-    sign_record,
-)
-from coopfed.protocol.state import CoopState, main_reason
+from coopfed.protocol.records import Record, record_id, sign_record
+from coopfed.protocol.rules import main_reason
+from coopfed.protocol.state import CoopState
 from coopfed.protocol.witness import witness_verifier
 
 SEED_PREFIX = b"coopfed/vectors/bundle/"
@@ -436,7 +435,8 @@ def invalid_cases(
         else:
             case["bundle"] = bundle_or_recipe.hex()
         out.append({**case, **both, "code": code})
-    for name, description, b, code in [*hand_cases(log, ids, dec, prov), *revoked_cases()]:
+    hand = [*hand_cases(log, ids, dec, prov), *shared_cases(log, dec, prov), *revoked_cases()]
+    for name, description, b, code in hand:
         out.append(
             {"name": name, "description": description, "bundle": b.to_bytes().hex(), **none,
              "code": code}
@@ -456,7 +456,7 @@ def invalid_cases(
 
 
 # --------------------------------------------------------------------------- bundles no node
-# would build: every own code of bundles.md §7, and the order of §4 where two faults meet.
+# would build: every code of bundles.md §7, and the order of §4 where two faults meet.
 
 
 def hand_bundle(
@@ -732,6 +732,7 @@ def hand_cases(log: Log, ids: dict[str, Record], dec: Bundle, prov: Bundle) -> l
         review=later + CHARTER.block_rule.review_days * DAY_MS,
         flags=tuple(r.id for r in two),
     )
+    short_review = dataclasses.replace(two_flags, review=two_flags.review - DAY_MS)
     two_admits = [
         i
         for i in prov_idx
@@ -811,7 +812,7 @@ def hand_cases(log: Log, ids: dict[str, Record], dec: Bundle, prov: Bundle) -> l
                 log, [signed(coop, no_review)], [*prov_idx[:-1], n], kind="block",
                 subject=record_id(signed(coop, no_review)), roster=prov.roster,
             ),
-            "inadmissible_entry",
+            "bad_review",
         ),
         (
             "block on a decision with another reason",
@@ -820,7 +821,7 @@ def hand_cases(log: Log, ids: dict[str, Record], dec: Bundle, prov: Bundle) -> l
                 log, [signed(coop, other_reason)], [*dec_idx, n], kind="block",
                 subject=record_id(signed(coop, other_reason)), roster=dec.roster,
             ),
-            "block_mismatch",
+            "mismatch",
         ),
         (
             "provisional block on two flags",
@@ -833,6 +834,141 @@ def hand_cases(log: Log, ids: dict[str, Record], dec: Bundle, prov: Bundle) -> l
             ),
             "flags_mismatch",
         ),
+        (
+            "flags before the review date",
+            "the same two flags and a review date a day short: the cited flags "
+            "(flags_mismatch) are checked before the review date (bad_review)",
+            hand_bundle(
+                log, [signed(coop, short_review)],
+                [0, *(at[r.id] for r in two), *two_admits, n], kind="block",
+                subject=record_id(signed(coop, short_review)),
+                roster=by_did(*(r.author for r in two)),
+            ),
+            "flags_mismatch",
+        ),
+    ]  # fmt: skip
+
+
+def shared_cases(log: Log, dec: Bundle, prov: Bundle) -> list[Any]:
+    """Votes and blocks the log refuses, which the co-op's key signs anyway: §4 steps 9–10.
+
+    Each is refused with the log's own code for the rule it breaks (bundles.md §7, codes
+    shared with the log); pairs of faults pin the order of steps 9.4, 9.6, 9.7 and 10.
+    """
+    coop = log.key
+    n = len(log.records)
+    founders = [0, *(i for i, r in enumerate(log.records) if r.type is RecordType.MEMBER_ADMIT)]
+    opens = log.records[-1].ts + MINUTE
+    closes = opens + HOUR
+    yes = tuple((m, "yes", opens) for m in MEMBERS)
+
+    def signed(who: SigningIdentity, body: Any, ts: int) -> Record:
+        return sign_record(who, coop=coop.did, ts=ts, body=body)
+
+    def vote(
+        *,
+        author: str = "ana",
+        window: int = HOUR,
+        ballots: tuple[tuple[str, str, int], ...] = yes,
+        decided: int = closes + MINUTE,
+        **fields: Any,
+    ) -> list[Record]:
+        """A proposal, its ballots and the decision the tally of those ballots gives."""
+        kind = {"kind": ProposalKind.BLOCK, "requester": REQ2, "reason": FlagReason.SCAM}
+        prop = signed(identity(author), Proposal(pitch="Vote", opens=opens,
+                      closes=opens + window, **{**kind, **fields}), opens)  # fmt: skip
+        cast = [signed(identity(w), Ballot(proposal=prop.id, choice=c), ts) for w, c, ts in ballots]
+        t = tally(
+            charter=CHARTER, charter_id=log.records[0].id, roster=frozenset(dec.roster),
+            proposal=prop, ballots=cast, now_ms=max(decided, opens + window),
+        )  # fmt: skip
+        return [prop, *cast, signed(coop, t.to_decision(), decided)]
+
+    def decided(records: list[Record]) -> Bundle:
+        return hand_bundle(
+            log, [r.raw for r in records], [*founders, *range(n, n + len(records))],
+            kind="decision", subject=records[-1].id, roster=dec.roster,
+        )  # fmt: skip
+
+    def blocked(records: list[Record]) -> Bundle:
+        block = signed(coop, Block(requester=REQ2, reason=FlagReason.SCAM, provisional=False,
+                                   review=closes + DAY_MS, decision=records[-1].id),
+                       closes + 2 * MINUTE)  # fmt: skip
+        return hand_bundle(
+            log, [r.raw for r in (*records, block)],
+            [*founders, *range(n, n + len(records) + 1)], kind="block", subject=block.id,
+            roster=dec.roster,
+        )  # fmt: skip
+
+    prov_idx = [e.index for e in prov.entries]
+    block_at = Record.from_bytes(prov.entries[-1].record)
+    prov_body = block_at.body
+    assert isinstance(prov_body, Block)
+    review = block_at.ts + CHARTER.block_rule.review_days * DAY_MS
+
+    def provisional(**change: Any) -> Bundle:
+        block = signed(coop, dataclasses.replace(prov_body, **change), block_at.ts)
+        return hand_bundle(
+            log, [block.raw], [*prov_idx[:-1], n], kind="block", subject=block.id,
+            roster=prov.roster,
+        )  # fmt: skip
+
+    revoke = {"kind": ProposalKind.REVOKE, "member": identity("cy").did,
+              "requester": None, "reason": None}  # fmt: skip
+    late, early = ("bo", "yes", closes), ("bo", "yes", opens - 1)
+    return [
+        ("proposal by a non-member", "mallory, not on the roster, signed the proposal",
+         decided(vote(author="mallory")), "not_member"),
+        ("voting window too short", "the proposal is open 1 ms less than the charter's minimum",
+         decided(vote(window=HOUR - 1)), "bad_window"),
+        ("proposer before the window",
+         "mallory's proposal with too short a window: its signer (not_member) is checked "
+         "before its window (bad_window)",
+         decided(vote(author="mallory", window=HOUR - 1)), "not_member"),
+        ("ballot by a non-member", "mallory, not on the roster, votes too",
+         decided(vote(ballots=(*yes, ("mallory", "yes", opens)))), "not_eligible"),
+        ("ballot for no choice", "bo votes maybe on a yes/no proposal",
+         decided(vote(ballots=(yes[0], ("bo", "maybe", opens), yes[2]))), "bad_choice"),
+        ("early ballot", "bo votes 1 ms before the proposal opens",
+         decided(vote(ballots=(yes[0], early, yes[2]))), "voting_not_open"),
+        ("late ballot", "bo votes at the proposal's close",
+         decided(vote(ballots=(yes[0], late, yes[2]))), "voting_closed"),
+        ("voter before choice",
+         "mallory votes maybe: the voter (not_eligible) is checked before the choice "
+         "(bad_choice)",
+         decided(vote(ballots=(*yes, ("mallory", "maybe", opens)))), "not_eligible"),
+        ("choice before the window",
+         "bo votes maybe before the proposal opens: the choice (bad_choice) is checked before "
+         "the window (voting_not_open)",
+         decided(vote(ballots=(yes[0], ("bo", "maybe", opens - 1), yes[2]))), "bad_choice"),
+        ("ballots checked one by one",
+         "the first ballot is cast at the close (voting_closed), a later one is mallory's "
+         "(not_eligible): each ballot is checked whole before the next",
+         decided(vote(ballots=(("ana", "yes", closes), *yes[1:], ("mallory", "yes", opens)))),
+         "voting_closed"),
+        ("decision before the close, before its tally",
+         "the co-op decides 1 ms before the window closes (voting_open); recounted at that "
+         "time the vote is still open, so the tally differs too (decision_mismatch)",
+         decided(vote(decided=closes - 1)), "voting_open"),
+        ("block on a rejected decision", "the members voted no; the co-op blocks anyway",
+         blocked(vote(ballots=tuple((m, "no", opens) for m in MEMBERS))), "not_passed"),
+        ("block on a decision of another kind",
+         "the block cites a passed decision to revoke a member",
+         blocked(vote(**revoke)), "wrong_reference"),
+        ("result before the kind",
+         "the block cites a rejected decision to revoke a member: its result (not_passed) is "
+         "checked before its kind (wrong_reference)",
+         blocked(vote(**revoke, ballots=tuple((m, "no", opens) for m in MEMBERS))),
+         "not_passed"),
+        ("provisional block reviewed on another day",
+         "reviewed a day before the charter's review_days say",
+         provisional(review=review - DAY_MS), "bad_review"),
+        ("provisional block for another reason", "the flags' commonest reason is scam; the "
+         "block says broken", provisional(reason=FlagReason.BROKEN), "mismatch"),
+        ("review before reason",
+         "both the review date (bad_review) and the reason (mismatch) are wrong: the review "
+         "date is checked first",
+         provisional(review=review - DAY_MS, reason=FlagReason.BROKEN), "bad_review"),
     ]  # fmt: skip
 
 

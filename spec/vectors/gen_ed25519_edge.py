@@ -448,8 +448,9 @@ def _vkey(name: str, key: bytes) -> str:
 
 def _record_malleated() -> dict:
     """A record whose signature is made malleable (S + L): one record, two byte strings."""
+    from coopfed.protocol.bodies import Rating, RequesterRef
     from coopfed.protocol.identity import SigningIdentity
-    from coopfed.protocol.records import Rating, RequesterRef, sign_record
+    from coopfed.protocol.records import sign_record
 
     member = SigningIdentity(hashlib.sha256(b"coopfed-vector-seed-ed25519-member").digest())
     coop = SigningIdentity(hashlib.sha256(b"coopfed-vector-seed-ed25519-coop").digest())

@@ -12,6 +12,18 @@ import hashlib
 from dataclasses import replace
 from typing import Any
 
+from coopfed.protocol.bodies import (
+    DAY_MS,
+    Ballot,
+    BlockRule,
+    Charter,
+    Decision,
+    Flag,
+    FlagReason,
+    Proposal,
+    ProposalKind,
+    RequesterRef,
+)
 from coopfed.protocol.errors import LocalProtocolError, ProtocolError, RecordRejected, TallyError
 from coopfed.protocol.governance import (
     Tally,
@@ -22,20 +34,7 @@ from coopfed.protocol.governance import (
     tally,
 )
 from coopfed.protocol.identity import SigningIdentity
-from coopfed.protocol.records import (
-    DAY_MS,
-    Ballot,
-    BlockRule,
-    Charter,
-    Decision,
-    Flag,
-    FlagReason,
-    Proposal,
-    ProposalKind,
-    Record,
-    RequesterRef,
-    sign_record,
-)
+from coopfed.protocol.records import Record, sign_record
 
 SEED_PREFIX = b"coopfed/vectors/governance/"
 HOUR_MS = 3_600_000
@@ -458,7 +457,7 @@ def invalid_cases() -> list[dict[str, Any]]:
                 **base,
                 "decision": decision_record(decision).raw.hex(),
                 "error": "RecordRejected",
-                "code": "rejected",
+                "code": "decision_mismatch",
                 "field": field,
             }
         )
@@ -471,7 +470,7 @@ def invalid_cases() -> list[dict[str, Any]]:
             **eb,
             "decision": decision_record(mutated(good_e, winner=c1)).raw.hex(),
             "error": "RecordRejected",
-            "code": "rejected",
+            "code": "decision_mismatch",
             "field": "winner",
         }
     )
@@ -484,7 +483,7 @@ def invalid_cases() -> list[dict[str, Any]]:
             **early,
             "decision": decision_record(good, ts=CLOSES - 1).raw.hex(),
             "error": "RecordRejected",
-            "code": "rejected",
+            "code": "decision_mismatch",
             "field": "result",
         }
     )

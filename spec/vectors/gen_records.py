@@ -1,7 +1,7 @@
 """Vectors for spec/records.md: signed records of every type, and records that must be refused.
 
 Records are assembled here from plain maps written after the field tables of
-spec/records.md (not from the body classes of ``coopfed.protocol.records``), encoded with the
+spec/records.md (not from the body classes of ``coopfed.protocol.bodies``), encoded with the
 canonical encoder and signed with fixed seeds: seed_i = SHA-256("coopfed-vector-seed-" + i).
 Ed25519 is deterministic, so every run gives the same bytes. Each invalid case changes one
 thing and is otherwise signed correctly, so the one fault named is the one found.

@@ -16,12 +16,8 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-from coopfed.protocol.encoding import encode
-from coopfed.protocol.errors import ProtocolError
-from coopfed.protocol.identity import SigningIdentity
-from coopfed.protocol.records import (
+from coopfed.protocol.bodies import (
     DAY_MS,
-    SIGNING_DOMAIN,
     Appeal,
     Ballot,
     Block,
@@ -40,15 +36,17 @@ from coopfed.protocol.records import (
     Proposal,
     ProposalKind,
     Rating,
-    Record,
     Reply,
     RequesterKey,
     RequesterRef,
     Retraction,
     RoleAssign,
     Unblock,
-    sign_record,
 )
+from coopfed.protocol.encoding import encode
+from coopfed.protocol.errors import ProtocolError
+from coopfed.protocol.identity import SigningIdentity
+from coopfed.protocol.records import SIGNING_DOMAIN, Record, sign_record
 from coopfed.protocol.state import DEFAULT_MAX_SKEW_MS, PROPOSAL_BACKDATE_MS, CoopState
 
 SEED_PREFIX = b"coopfed/vectors/state/"
@@ -69,8 +67,8 @@ CODES = (
     "invite_used", "invite_not_allowed", "no_members", "expired", "too_long", "not_author",
     "already_retracted", "bad_window", "unknown_role", "not_blocked", "voting_closed",
     "not_eligible", "bad_choice", "voting_not_open", "already_decided", "voting_open",
-    "rejected", "bad_review", "already_blocked", "backdated", "flags_mismatch", "too_early",
-    "still_flagged", "bad_policy", "invalid_record",
+    "decision_mismatch", "bad_review", "already_blocked", "backdated", "flags_mismatch",
+    "too_early", "still_flagged", "bad_policy", "invalid_record",
 )  # fmt: skip
 
 
@@ -447,8 +445,8 @@ def votes() -> Log:
     decision = due[0]
     assert isinstance(decision, Decision)
     forged = Decision(**{**_decision_fields(decision), "result": "rejected"})
-    log.add("coop", forged, "rejected", "a decision whose result is not the tally's "
-            "(RecordRejected's own code)")  # fmt: skip
+    log.add("coop", forged, "decision_mismatch", "a decision whose result is not the tally's "
+            "(check_decision's code, as in a bundle)")  # fmt: skip
     d_admit = log.ok("coop", decision, "the co-op signs the tally")
     log.add("coop", forged, "already_decided", "a second decision on the proposal")
     log.add("ana", Ballot(proposal=admit.id, choice="no"), "voting_closed",

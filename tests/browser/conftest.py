@@ -31,8 +31,9 @@ from coopfed.node.config import Config  # noqa: E402
 from coopfed.node.keys import read_admin_token  # noqa: E402
 from coopfed.node.server import NodeRunner  # noqa: E402
 from coopfed.node.service import Node, now_ms  # noqa: E402
+from coopfed.protocol.bodies import Body, Charter  # noqa: E402
 from coopfed.protocol.identity import SigningIdentity  # noqa: E402
-from coopfed.protocol.records import Body, Charter, Record, sign_record  # noqa: E402
+from coopfed.protocol.records import Record, sign_record  # noqa: E402
 
 CHROMIUM = os.environ.get("COOPFED_CHROMIUM", "/usr/bin/chromium")
 REQUIRE_BROWSER = os.environ.get("COOPFED_REQUIRE_BROWSER") == "1"

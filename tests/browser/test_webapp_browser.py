@@ -21,8 +21,7 @@ from conftest import DESKTOP, PHONE, SCREENSHOTS, LiveNode
 from coopkit import DAY, HOUR, REQ
 
 from coopfed.node.webapp import PAGES
-from coopfed.protocol.identity import SigningIdentity
-from coopfed.protocol.records import (
+from coopfed.protocol.bodies import (
     Ballot,
     Flag,
     FlagReason,
@@ -32,6 +31,7 @@ from coopfed.protocol.records import (
     Rating,
     RequesterRef,
 )
+from coopfed.protocol.identity import SigningIdentity
 
 PASSPHRASE = "kettle orbit sandal maple"
 REQUESTER = f"{REQ.platform}:{REQ.id}"

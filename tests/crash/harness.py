@@ -143,7 +143,7 @@ async def found_async(
     """:func:`found`, in a running event loop."""
     from coopfed.node.config import Config
     from coopfed.node.service import Node
-    from coopfed.protocol.records import DAY_MS, BlockRule, Charter
+    from coopfed.protocol.bodies import DAY_MS, BlockRule, Charter
 
     config = Config(
         data_dir=data_dir,
@@ -185,7 +185,8 @@ async def ingest(
     url: str, coop: str, acked: dict[bytes, int], stop: asyncio.Event, counter: list[int], seed: int
 ) -> None:
     """Post records as every member at once until ``stop`` or the server dies."""
-    from coopfed.protocol.records import Rating, RequesterRef, sign_record
+    from coopfed.protocol.bodies import Rating, RequesterRef
+    from coopfed.protocol.records import sign_record
 
     timeout = aiohttp.ClientTimeout(total=10)
     req = RequesterRef(platform="mturk", id="A1CRASH")

@@ -106,7 +106,8 @@ async def make_log(work: Path, records: int) -> tuple[list[bytes], bytes, str]:
     from coopfed.node.config import Config
     from coopfed.node.keys import read_coop_key
     from coopfed.node.service import Node
-    from coopfed.protocol.records import Rating, RequesterRef, sign_record
+    from coopfed.protocol.bodies import Rating, RequesterRef
+    from coopfed.protocol.records import sign_record
 
     data = work / "peer"
     coop = await harness.found_async(data)

@@ -56,15 +56,15 @@ async def traffic(
     rng: random.Random,
 ) -> list[bytes]:
     """Ratings from every member to random processes; some block proposals, all voted yes."""
-    from coopfed.protocol.records import (
+    from coopfed.protocol.bodies import (
         Ballot,
         FlagReason,
         Proposal,
         ProposalKind,
         Rating,
         RequesterRef,
-        sign_record,
     )
+    from coopfed.protocol.records import sign_record
 
     made: list[bytes] = []
     deadline = time.monotonic() + seconds
@@ -127,7 +127,8 @@ async def outcome(data_dir: Path) -> tuple[list[int], Counter[bytes], Counter[st
 
     from coopfed.node.config import Config
     from coopfed.node.storage import Store, records
-    from coopfed.protocol.records import Block, Decision, Record
+    from coopfed.protocol.bodies import Block, Decision
+    from coopfed.protocol.records import Record
 
     store = await Store.open(Config.load(data_dir))
     try:

@@ -98,11 +98,7 @@ class NodeThread:
         from coopfed.node.keys import read_admin_token
         from coopfed.node.server import NodeRunner
         from coopfed.node.service import Node
-        from coopfed.protocol.records import (
-            DAY_MS,
-            BlockRule,
-            Charter,
-        )
+        from coopfed.protocol.bodies import DAY_MS, BlockRule, Charter
 
         config = Config(
             data_dir=self.data_dir,
@@ -149,14 +145,8 @@ class NodeThread:
 
     def seeds(self) -> list[bytes]:
         """Fuzz inputs that reach deep: valid records and joins for this co-op, tile paths."""
-        from coopfed.protocol.records import (
-            Flag,
-            FlagReason,
-            MemberApply,
-            Rating,
-            RequesterRef,
-            sign_record,
-        )
+        from coopfed.protocol.bodies import Flag, FlagReason, MemberApply, Rating, RequesterRef
+        from coopfed.protocol.records import sign_record
 
         req = RequesterRef(platform="mturk", id="A1FUZZ")
         now = T0 + 60_000

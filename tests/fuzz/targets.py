@@ -37,13 +37,14 @@ def _text(data: bytes) -> str:
 @cache
 def load() -> dict[str, Target]:
     """Name → target. Imports the protocol (call inside atheris' instrumentation)."""
+    from coopfed.protocol.bodies import RequesterRef
     from coopfed.protocol.bundle import Bundle, verify_bundle
     from coopfed.protocol.checkpoint import Checkpoint, EquivocationProof, SignedCheckpoint
     from coopfed.protocol.encoding import decode
     from coopfed.protocol.identity import public_key_from_did
     from coopfed.protocol.merkle import Frontier, parse_entries_path, parse_tile_path
     from coopfed.protocol.note import Note, NoteSignature, NoteVerifier, open_note
-    from coopfed.protocol.records import Record, RequesterRef
+    from coopfed.protocol.records import Record
     from coopfed.protocol.witness import (
         AddCheckpointRequest,
         Witnessed,

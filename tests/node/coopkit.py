@@ -10,18 +10,10 @@ from aiohttp.web_runner import BaseRunner
 
 from coopfed.node.server import NodeRunner
 from coopfed.node.service import Node
+from coopfed.protocol.bodies import DAY_MS, BlockRule, Body, Charter, Rating, RequesterRef
 from coopfed.protocol.identity import SigningIdentity
 from coopfed.protocol.merkle import leaf_hash, root_from_leaf_hashes
-from coopfed.protocol.records import (
-    DAY_MS,
-    BlockRule,
-    Body,
-    Charter,
-    Rating,
-    Record,
-    RequesterRef,
-    sign_record,
-)
+from coopfed.protocol.records import Record, sign_record
 
 T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 HOUR = 3_600_000

@@ -23,17 +23,10 @@ from coopfed.node.federation import Federation
 from coopfed.node.fedroutes import CLIENT_FACTORY, FEDERATION
 from coopfed.node.service import Node
 from coopfed.node.storage import Store
+from coopfed.protocol.bodies import Charter, Flag, FlagReason, Rating, RequesterRef
 from coopfed.protocol.checkpoint import SignedCheckpoint
 from coopfed.protocol.identity import SigningIdentity
-from coopfed.protocol.records import (
-    Charter,
-    Flag,
-    FlagReason,
-    Rating,
-    Record,
-    RequesterRef,
-    sign_record,
-)
+from coopfed.protocol.records import Record, sign_record
 from coopfed.protocol.witness import log_verifier
 
 REQ = RequesterRef(platform="mturk", id="A9FEDTEST")

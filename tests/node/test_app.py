@@ -24,6 +24,19 @@ from coopfed.node.config import Config
 from coopfed.node.keys import read_admin_token
 from coopfed.node.openapi import document
 from coopfed.node.service import Node
+from coopfed.protocol.bodies import (
+    Ballot,
+    Body,
+    Charter,
+    Flag,
+    FlagReason,
+    MemberApply,
+    Proposal,
+    ProposalKind,
+    Rating,
+    RequesterRef,
+    Retraction,
+)
 from coopfed.protocol.checkpoint import SignedCheckpoint, log_origin
 from coopfed.protocol.encoding import decode, encode
 from coopfed.protocol.identity import SigningIdentity, public_key_from_did
@@ -35,22 +48,7 @@ from coopfed.protocol.merkle import (
     verify_inclusion,
 )
 from coopfed.protocol.note import NoteVerifier
-from coopfed.protocol.records import (
-    SIGNING_DOMAIN,
-    Ballot,
-    Body,
-    Charter,
-    Flag,
-    FlagReason,
-    MemberApply,
-    Proposal,
-    ProposalKind,
-    Rating,
-    Record,
-    RequesterRef,
-    Retraction,
-    sign_record,
-)
+from coopfed.protocol.records import SIGNING_DOMAIN, Record, sign_record
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -701,10 +699,13 @@ async def test_openapi_is_served(live: Live) -> None:
 def test_every_rejection_code_has_a_status() -> None:
     # Rejections of well-formed records need a deliberate status (the class fallback is
     # 409); any other remote error falls back on 400, which is right for bad data.
-    state = (ROOT / "protocol" / "state.py").read_text(encoding="utf-8")
-    service = (ROOT / "node" / "service.py").read_text(encoding="utf-8")
+    def read(*paths: str) -> str:
+        return "".join((ROOT / p).read_text(encoding="utf-8") for p in paths)
+
+    state = read("protocol/state.py", "protocol/rules.py")
+    others = read("node/service.py", "protocol/governance.py", "protocol/applications.py")
     codes = set(re.findall(r'_reject\(\s*"([a-z_]+)"', state))
-    codes |= set(re.findall(r'code\s*=\s*"([a-z_]+)"', service))
+    codes |= set(re.findall(r'code\s*=\s*"([a-z_]+)"', others))
     assert "not_member" in codes and "invite_used" in codes
     missing = sorted(codes - set(STATUS_BY_CODE))
     assert not missing, f"add these codes to api_errors.STATUS_BY_CODE: {missing}"

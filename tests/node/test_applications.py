@@ -18,16 +18,9 @@ from coopkit import CHARTER, DAY, FOUNDERS, HOUR, REQ, T0, did, sign
 from test_app import Clock, Live, found_config, serve
 
 from coopfed.node.service import Node
+from coopfed.protocol.bodies import Ballot, MemberApply, Proposal, ProposalKind, Rating, RecordType
 from coopfed.protocol.identity import Identity, SigningIdentity
-from coopfed.protocol.records import (
-    Ballot,
-    MemberApply,
-    Proposal,
-    ProposalKind,
-    Rating,
-    Record,
-    RecordType,
-)
+from coopfed.protocol.records import Record
 
 BY_VOTE = dataclasses.replace(CHARTER, admission="vote")
 

@@ -20,6 +20,7 @@ from fedkit import REQ, Coop, Env, Proxy, StaticLog, fork_of, make_env
 
 from coopfed.node.federation import SYNC_PAGE
 from coopfed.node.peers import PeerStatus, peer_records, refusals
+from coopfed.protocol.bodies import AdoptRule, FederationPolicy, Follow, Rating, RequesterRef
 from coopfed.protocol.checkpoint import EquivocationProof, verified_witnesses
 from coopfed.protocol.merkle import (
     TILE_WIDTH,
@@ -28,7 +29,6 @@ from coopfed.protocol.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from coopfed.protocol.records import AdoptRule, FederationPolicy, Follow, Rating, RequesterRef
 from coopfed.protocol.witness import log_verifier, witness_verifier
 
 
@@ -714,8 +714,8 @@ async def test_a_follower_holds_governance_and_reads_the_rest_from_its_database(
     outcome): the follower finds them in its database. After a restart it rebuilds the
     same state, and profiles, explanations and bundles still read every record.
     """
+    from coopfed.protocol.bodies import Appeal, Retraction
     from coopfed.protocol.bundle import verify_bundle
-    from coopfed.protocol.records import Appeal, Retraction
 
     a = await env.found("a")
     b = await env.found("b", founders=("dee", "eve", "fay"))

@@ -10,8 +10,7 @@ from coopkit import CHARTER, DAY, HOUR, REQ, T0, did, found, rating, reopen, sig
 
 from coopfed.node.service import Node
 from coopfed.protocol.blocklist import EntryStatus
-from coopfed.protocol.errors import RecordRejected
-from coopfed.protocol.records import (
+from coopfed.protocol.bodies import (
     Ballot,
     Block,
     Charter,
@@ -26,6 +25,7 @@ from coopfed.protocol.records import (
     Retraction,
     Unblock,
 )
+from coopfed.protocol.errors import RecordRejected
 from coopfed.protocol.state import DECISION_BLOCK_REVIEW_MS
 
 
@@ -184,7 +184,7 @@ async def test_an_amendment_by_vote_puts_the_new_charter_in_force(backend):
 
 
 async def test_admission_by_vote_from_join_to_membership(backend):
-    from coopfed.protocol.records import MemberApply
+    from coopfed.protocol.bodies import MemberApply
 
     node = await found(backend, charter=dataclasses.replace(CHARTER, admission="vote"))
     size = node.state.size

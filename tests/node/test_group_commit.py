@@ -5,22 +5,22 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from coopkit import CHARTER, DAY, HOUR, REQ, T0, found, key, log_root, rating, reopen, sign
+from coopkit import DAY, HOUR, REQ, T0, found, log_root, rating, reopen, sign
 
 from coopfed.node import service
-from coopfed.node.service import Node, batchable_prefix, independent
-from coopfed.protocol.errors import InvalidSignature, RecordRejected
-from coopfed.protocol.records import (
+from coopfed.node.service import Node
+from coopfed.protocol.bodies import (
     Ballot,
     Flag,
     FlagReason,
     Proposal,
     ProposalKind,
-    Rating,
     RecordType,
     RequesterRef,
     Retraction,
 )
+from coopfed.protocol.errors import InvalidSignature, RecordRejected
+from coopfed.protocol.state import CoopState
 
 
 def flag_body(requester: RequesterRef = REQ) -> Flag:
@@ -133,7 +133,7 @@ async def test_independent_batches_are_not_copied(backend, monkeypatch):
     def no_fork(state):
         raise AssertionError("an independent batch needs no copy of the state")
 
-    monkeypatch.setattr(service, "fork_state", no_fork)
+    monkeypatch.setattr(CoopState, "fork", no_fork)
     records = [rating(node, who, ts=T0 + i) for i, who in enumerate(("ana", "bo", "cy"))]
     results = await node.submit_many([r.raw for r in records], now_ms=T0 + 5)
     assert [r.created for r in results] == [True] * 3
@@ -158,29 +158,6 @@ async def test_dependent_batches_are_checked_in_order(backend):
     assert await node.size() == node.state.size
     results = await node.submit_many([r.raw, retract.raw], now_ms=T0 + 5)
     assert [x.created for x in results] == [True, True]
-
-
-def test_batchable_prefix():
-    coop = key("coop").did
-
-    def rec(who: str, body, ts: int = T0):
-        from coopfed.protocol.records import sign_record
-
-        return sign_record(key(who), coop=coop, ts=ts, body=body)
-
-    a = rec("ana", Rating(requester=REQ, text="a"))
-    b = rec("bo", Rating(requester=REQ, text="b"))
-    ra = rec("ana", Retraction(record=a.id))
-    ra2 = rec("ana", Retraction(record=a.id, reason="again"), ts=T0 + 1)
-    admit_like = rec("coop", CHARTER)
-    assert batchable_prefix([a, b]) == 2 and independent([a, b])
-    assert batchable_prefix([a, ra]) == 1  # the retraction cites a record in the batch
-    assert batchable_prefix([ra, ra2]) == 1  # two retractions of one record
-    assert batchable_prefix([a, a]) == 1  # a repeat
-    assert batchable_prefix([admit_like, a]) == 1  # not a member's record: alone
-    assert batchable_prefix([a, admit_like]) == 1
-    assert batchable_prefix([]) == 0
-    assert independent([b, ra])  # a is committed already: both check against the state
 
 
 async def test_verify_page_on_every_core_answers_like_one_by_one(backend):

@@ -10,8 +10,8 @@ from coopkit import HOUR, T0, did, found, rating, reopen, sign
 
 from coopfed.node.service import invite_hash
 from coopfed.node.storage import WriteTx, invites
+from coopfed.protocol.bodies import MemberAdmit, MemberApply, RecordType
 from coopfed.protocol.errors import InvalidRecord, LocalProtocolError, RecordRejected
-from coopfed.protocol.records import MemberAdmit, MemberApply, RecordType
 
 
 async def test_an_invite_admits_once(backend):

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from coopfed.protocol import _wordlists
+from coopfed.protocol.bodies import BODY_TYPES, RecordType, Signer
 from coopfed.protocol.encoding import decode, encode
 from coopfed.protocol.errors import DecodeError
 
@@ -89,30 +90,47 @@ def test_browser_modules_use_no_node_apis() -> None:
             assert target.startswith("./") and (JS_DIR / target).is_file(), (path.name, target)
 
 
-# ----------------------------------------------------------------------------- word lists
+# ----------------------------------------------------------------------------- generated modules
 
 
 def _generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("gen_wordlists", JS_DIR / "gen_wordlists.py")
+    spec = importlib.util.spec_from_file_location("generate", JS_DIR / "generate.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-def test_wordlists_js_is_generated_from_spec() -> None:
-    text = (JS_DIR / "wordlists.js").read_text(encoding="utf-8")
-    assert text == _generator().render(), "run node/static/js/gen_wordlists.py"
+@pytest.mark.parametrize("name", ["wordlists.js", "recordtypes.js"])
+def test_generated_modules_are_up_to_date(name: str) -> None:
+    text = (JS_DIR / name).read_text(encoding="utf-8")
+    assert text == _generator().OUTPUTS[name](), "run node/static/js/generate.py"
+
+
+def _js_lists(name: str) -> dict[str, list[str]]:
+    text = (JS_DIR / name).read_text(encoding="utf-8")
+    found = re.findall(r"export const (\w+) = Object\.freeze\(\[\n(.*?)\]\);", text, re.DOTALL)
+    return {k: [json.loads(x.strip().rstrip(",")) for x in v.splitlines()] for k, v in found}
 
 
 def test_wordlists_js_equals_python_lists() -> None:
-    text = (JS_DIR / "wordlists.js").read_text(encoding="utf-8")
-    found = dict(
-        re.findall(r"export const (\w+) = Object\.freeze\(\[\n(.*?)\]\);", text, re.DOTALL)
-    )
+    lists = _js_lists("wordlists.js")
     for name, words in (("ADJECTIVES", _wordlists.ADJECTIVES), ("ANIMALS", _wordlists.ANIMALS)):
-        js_words = [json.loads(line.strip().rstrip(",")) for line in found[name].splitlines()]
-        assert tuple(js_words) == words, name
+        assert tuple(lists[name]) == words, name
+
+
+def test_recordtypes_js_holds_the_body_classes_signer_rule() -> None:
+    lists = _js_lists("recordtypes.js")
+    assert lists["RECORD_TYPES"] == [t.value for t in RecordType]
+    for export, signers in (
+        ("SIGNED_BY_COOP", {Signer.COOP}),
+        ("NOT_SIGNED_BY_COOP", {Signer.MEMBER, Signer.APPLICANT, Signer.REQUESTER}),
+    ):
+        assert set(lists[export]) == {t.value for t, c in BODY_TYPES.items() if c.SIGNER in signers}
+    # records.js takes them from there and keeps no list of its own.
+    records_js = (JS_DIR / "records.js").read_text(encoding="utf-8")
+    assert 'from "./recordtypes.js"' in records_js
+    assert not re.search(r"\b(RECORD_TYPES|SIGNED_BY_COOP|NOT_SIGNED_BY_COOP)\s*=", records_js)
 
 
 # ----------------------------------------------------------------------------- differential

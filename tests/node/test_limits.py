@@ -19,12 +19,8 @@ from coopfed.node import limits
 from coopfed.node.app import MSGPACK, ROUTES
 from coopfed.node.config import Config
 from coopfed.node.keys import read_admin_token
-from coopfed.protocol.records import (
-    Ballot,
-    ProposalKind,
-    Rating,
-    Record,
-)
+from coopfed.protocol.bodies import Ballot, ProposalKind, Rating
+from coopfed.protocol.records import Record
 
 ROOT = Path(__file__).resolve().parents[2]
 

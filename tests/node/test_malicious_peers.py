@@ -33,6 +33,14 @@ from fedkit import Coop, Env, make_env
 from coopfed.node.federation import SyncOutcome
 from coopfed.node.keys import read_coop_key
 from coopfed.node.peers import PeerStatus, equivocations, peer_records
+from coopfed.protocol.bodies import (
+    AdoptRule,
+    FederationPolicy,
+    Follow,
+    MemberResign,
+    Rating,
+    RequesterRef,
+)
 from coopfed.protocol.checkpoint import (
     Checkpoint,
     EquivocationProof,
@@ -41,15 +49,7 @@ from coopfed.protocol.checkpoint import (
 )
 from coopfed.protocol.identity import SigningIdentity
 from coopfed.protocol.merkle import MemoryTree, parse_entries_path, parse_tile_path
-from coopfed.protocol.records import (
-    AdoptRule,
-    FederationPolicy,
-    Follow,
-    MemberResign,
-    Rating,
-    Record,
-    RequesterRef,
-)
+from coopfed.protocol.records import Record
 from coopfed.protocol.sync import MAX_FUTURE_MS
 from coopfed.protocol.witness import log_verifier
 

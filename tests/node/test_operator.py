@@ -10,7 +10,7 @@ from test_app import Live, expect_error, live  # noqa: F401 - the fixture is use
 
 from coopfed.node.app import MSGPACK
 from coopfed.node.keys import read_admin_token
-from coopfed.protocol.records import MemberResign, Rating, Reply, RequesterRef
+from coopfed.protocol.bodies import MemberResign, Rating, Reply, RequesterRef
 
 
 def admin(node: Live) -> dict[str, str]:

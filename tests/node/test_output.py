@@ -33,8 +33,8 @@ from coopfed.node.cli import now_ms
 from coopfed.node.keys import read_admin_token, write_key_file
 from coopfed.node.peers import key_fingerprint
 from coopfed.node.safetext import MAX_NAME, csv_text, inert_cell, visible, visible_json
+from coopfed.protocol.bodies import Proposal, ProposalKind
 from coopfed.protocol.identity import Identity
-from coopfed.protocol.records import Proposal, ProposalKind
 
 ROOT = Path(__file__).resolve().parents[2]
 #: What must never reach a terminal raw: every C0 but the line end, DEL, C1, the Unicode

@@ -23,9 +23,7 @@ from coopfed.node import limits
 from coopfed.node.app import MSGPACK, NODE, create_app
 from coopfed.node.keys import read_admin_token
 from coopfed.node.storage import Store, metadata
-from coopfed.protocol.identity import SigningIdentity
-from coopfed.protocol.merkle import TILE_WIDTH, entries_path, tile_path
-from coopfed.protocol.records import (
+from coopfed.protocol.bodies import (
     Ballot,
     Flag,
     FlagReason,
@@ -34,6 +32,8 @@ from coopfed.protocol.records import (
     ProposalKind,
     Rating,
 )
+from coopfed.protocol.identity import SigningIdentity
+from coopfed.protocol.merkle import TILE_WIDTH, entries_path, tile_path
 
 #: What must never be stored or served: addresses, a worker id, a name, an e-mail.
 SECRETS = (

@@ -6,8 +6,7 @@ import pytest
 from coopkit import DAY, FOUNDERS, REQ, T0, did, found, key, rating, sign
 
 from coopfed.node.service import MAX_ENTRIES
-from coopfed.protocol.errors import InvalidSignature, RecordRejected, RemoteProtocolError
-from coopfed.protocol.records import (
+from coopfed.protocol.bodies import (
     Appeal,
     Flag,
     FlagReason,
@@ -19,6 +18,7 @@ from coopfed.protocol.records import (
     RequesterRef,
     Retraction,
 )
+from coopfed.protocol.errors import InvalidSignature, RecordRejected, RemoteProtocolError
 
 OLD = T0 - 100 * DAY  # outside the last 90 days
 

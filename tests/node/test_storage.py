@@ -10,12 +10,18 @@ import textwrap
 
 import pytest
 import sqlalchemy as sa
-from coopkit import CHARTER, DAY, REQ, T0, did, found, key, log_root, rating, reopen, sign
+from coopkit import DAY, REQ, T0, did, found, key, log_root, rating, reopen, sign
 
 from coopfed.node.config import Config
 from coopfed.node.keys import read_coop_key
-from coopfed.node.service import Node, NodeSetupError, NotFound, fork_state
+from coopfed.node.service import Node, NodeSetupError, NotFound
 from coopfed.node.storage import StorageError, WriteTx, records, tree_nodes
+from coopfed.protocol.bodies import (
+    MemberResign,
+    MemberRevoke,
+    RequesterAlias,
+    RequesterRef,
+)
 from coopfed.protocol.checkpoint import SignedCheckpoint
 from coopfed.protocol.encoding import decode, encode
 from coopfed.protocol.errors import (
@@ -34,15 +40,6 @@ from coopfed.protocol.merkle import (
     verify_inclusion,
 )
 from coopfed.protocol.note import NoteVerifier
-from coopfed.protocol.records import (
-    Flag,
-    FlagReason,
-    MemberResign,
-    MemberRevoke,
-    RequesterAlias,
-    RequesterRef,
-)
-from coopfed.protocol.state import CoopState
 
 
 def verifier(node: Node) -> NoteVerifier:
@@ -320,7 +317,8 @@ CRASHER = textwrap.dedent("""
     from coopfed.node.config import Config
     from coopfed.node.service import Node
     from coopfed.protocol.identity import SigningIdentity
-    from coopfed.protocol.records import Rating, RequesterRef, sign_record
+    from coopfed.protocol.bodies import Rating, RequesterRef
+    from coopfed.protocol.records import sign_record
 
     async def main(data_dir, t0):
         node = await Node.open(Config.load(data_dir))
@@ -425,7 +423,8 @@ async def test_each_bad_submission_raises_its_own_error(backend):
     assert exc.value.code == "revoked"
 
     other_coop = key("other-coop")
-    from coopfed.protocol.records import Rating, sign_record
+    from coopfed.protocol.bodies import Rating
+    from coopfed.protocol.records import sign_record
 
     foreign = sign_record(
         key("ana"), coop=other_coop.did, ts=T0, body=Rating(requester=REQ, text="hi")
@@ -512,63 +511,3 @@ async def test_two_nodes_on_one_database_never_skip_or_repeat_an_index(backend):
     for note in notes:
         cp = signed(first, note)
         assert cp.root_hash == root_from_leaf_hashes([leaf_hash(r) for r in raws[: cp.size]])
-
-
-def test_fork_state_is_independent_of_the_original():
-    from coopfed.protocol.records import (
-        Ballot,
-        MemberAdmit,
-        Proposal,
-        ProposalKind,
-        Retraction,
-        sign_record,
-    )
-
-    coop = key("coop")
-    state = CoopState(coop.did)
-
-    def own(body):
-        return sign_record(coop, coop=coop.did, ts=T0, body=body)
-
-    def by(who, body, ts=T0):
-        return sign_record(key(who), coop=coop.did, ts=ts, body=body)
-
-    state.apply(own(CHARTER))
-    for name in ("ana", "bo"):
-        state.apply(own(MemberAdmit(member=did(name), via="founder")))
-    scam = Flag(
-        requester=REQ, target="requester", target_id=None, reason=FlagReason.SCAM, expires=T0 + DAY
-    )
-    first_flag = state.apply(by("ana", scam)).record
-    proposal = state.apply(
-        by("ana", Proposal(kind=ProposalKind.IDEA, pitch="p", opens=T0, closes=T0 + 3_600_000))
-    ).record
-    state.apply(by("ana", Ballot(proposal=proposal.id, choice="up"), ts=T0 + 1))
-    before = (
-        state.size,
-        state.members(),
-        state.proposal(proposal.id),
-        state.requester_records(REQ),
-        state.is_retracted(first_flag.id),
-        state.due(T0 + 3_600_000),
-    )
-
-    fork = fork_state(state)
-    fork.apply(by("bo", scam))
-    fork.apply(by("bo", Ballot(proposal=proposal.id, choice="down"), ts=T0 + 2))
-    fork.apply(by("ana", Retraction(record=first_flag.id), ts=T0 + 3))
-    fork.apply(own(MemberAdmit(member=did("cy"), via="invite", ref=b"\x01" * 32)))
-
-    after = (
-        state.size,
-        state.members(),
-        state.proposal(proposal.id),
-        state.requester_records(REQ),
-        state.is_retracted(first_flag.id),
-        state.due(T0 + 3_600_000),
-    )
-    assert after == before
-    assert fork.size == state.size + 4
-    assert len(fork.proposal(proposal.id).ballots) == 2
-    assert len(state.proposal(proposal.id).ballots) == 1
-    assert fork.is_retracted(first_flag.id) and did("cy") in fork.members()

@@ -109,7 +109,7 @@ async def test_static_files_are_cached_by_etag_and_only_known_files_are_served(
     for path in (
         "/static/app/nothing.js",
         "/static/pages/home.html",
-        "/static/js/gen_wordlists.py",
+        "/static/js/generate.py",
         "/static/../webapp.py",
         "/static/app/%2e%2e/%2e%2e/webapp.py",
     ):

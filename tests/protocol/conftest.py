@@ -4,18 +4,11 @@ from __future__ import annotations
 
 import hashlib
 
+from coopfed.protocol.bodies import DAY_MS, BlockRule, Body, Charter, MemberAdmit
 from coopfed.protocol.checkpoint import Checkpoint, log_origin, sign_checkpoint
 from coopfed.protocol.identity import SigningIdentity
 from coopfed.protocol.merkle import MemoryTree
-from coopfed.protocol.records import (
-    DAY_MS,
-    BlockRule,
-    Body,
-    Charter,
-    MemberAdmit,
-    Record,
-    sign_record,
-)
+from coopfed.protocol.records import Record, sign_record
 from coopfed.protocol.state import CoopState
 
 T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z

@@ -23,9 +23,7 @@ from coopfed.protocol.blocklist import (
     Source,
     effective_blocklist,
 )
-from coopfed.protocol.errors import LocalProtocolError, PolicyError, ProtocolError
-from coopfed.protocol.identity import SigningIdentity
-from coopfed.protocol.records import (
+from coopfed.protocol.bodies import (
     DAY_MS,
     AdoptRule,
     Block,
@@ -33,10 +31,11 @@ from coopfed.protocol.records import (
     Flag,
     FlagReason,
     Follow,
-    Record,
     RequesterRef,
-    sign_record,
 )
+from coopfed.protocol.errors import LocalProtocolError, PolicyError, ProtocolError
+from coopfed.protocol.identity import SigningIdentity
+from coopfed.protocol.records import Record, sign_record
 
 VECTORS_DIR = Path(__file__).resolve().parents[2] / "spec" / "vectors"
 VECTORS: dict[str, Any] = json.loads((VECTORS_DIR / "blocklist.json").read_text(encoding="utf-8"))

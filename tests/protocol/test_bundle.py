@@ -17,6 +17,23 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from coopfed.protocol.bodies import (
+    DAY_MS,
+    Ballot,
+    Block,
+    BlockRule,
+    Charter,
+    Flag,
+    FlagReason,
+    MemberAdmit,
+    MemberResign,
+    MemberRevoke,
+    Proposal,
+    ProposalKind,
+    Rating,
+    RecordType,
+    RequesterRef,
+)
 from coopfed.protocol.bundle import (
     BUNDLE_FORMAT,
     MAX_BUNDLE_SIZE,
@@ -35,30 +52,12 @@ from coopfed.protocol.checkpoint import (
     sign_checkpoint,
 )
 from coopfed.protocol.encoding import encode
-from coopfed.protocol.errors import BundleError, LocalProtocolError
+from coopfed.protocol.errors import BundleError, LocalProtocolError, RecordRejected
 from coopfed.protocol.governance import tally
 from coopfed.protocol.identity import SigningIdentity
 from coopfed.protocol.merkle import MemoryTree
 from coopfed.protocol.note import NoteVerifier
-from coopfed.protocol.records import (
-    DAY_MS,
-    Ballot,
-    Block,
-    BlockRule,
-    Charter,
-    Flag,
-    FlagReason,
-    MemberAdmit,
-    MemberResign,
-    MemberRevoke,
-    Proposal,
-    ProposalKind,
-    Rating,
-    Record,
-    RecordType,
-    RequesterRef,
-    sign_record,
-)
+from coopfed.protocol.records import Record, sign_record
 from coopfed.protocol.state import CoopState
 from coopfed.protocol.witness import witness_verifier
 
@@ -602,7 +601,7 @@ def vote_log(
     return [charter, *admits, *extra_before, prop, *ballots, decision]
 
 
-def test_ballot_by_a_non_member_is_inadmissible() -> None:
+def test_ballot_by_a_non_member_is_refused() -> None:
     roster = ("ana", "bo", "cy")
     records = vote_log([], [("ana", "up"), ("mallory", "up")], roster)
     _, note, entries = hand_log(records)
@@ -614,8 +613,8 @@ def test_ballot_by_a_non_member_is_inadmissible() -> None:
         entries=tuple(entries),
         roster=tuple(sorted((key(n).did for n in roster), key=str.encode)),
     )
-    err = refused(b.to_bytes(), "inadmissible_entry", trusted_witnesses=(), min_witnesses=0)
-    assert "not on the roster" in err.message
+    err = refused(b.to_bytes(), "not_eligible", trusted_witnesses=(), min_witnesses=0)
+    assert "on the roster" in err.message
     # Without the stray ballot the same log's decision verifies.
     records = vote_log([], [("ana", "up")], roster)
     _, note, entries = hand_log(records)
@@ -657,6 +656,152 @@ def test_included_revoke_before_the_proposal_is_refused() -> None:
 
 
 # --------------------------------------------------------------------------- structure
+
+
+# --------------------------------------------------------------------------- one rule, one code
+
+
+def _signed(who: str, body: object, ts: int) -> Record:
+    return sign_record(key(who), coop=key("coop").did, ts=ts, body=body)  # type: ignore[arg-type]
+
+
+def _founding() -> list[Record]:
+    return [
+        _signed("coop", CHARTER, T0),
+        *(_signed("coop", MemberAdmit(member=key(n).did, via="founder"), T0) for n in FOUNDERS),
+    ]
+
+
+FOUNDERS = ("ana", "bo", "cy")
+
+
+def _vote(
+    kind: ProposalKind = ProposalKind.IDEA,
+    *,
+    closes: int = T0 + HOUR,
+    choice: str = "up",
+    ballot_ts: int = T0 + MINUTE,
+    decided_at: int = T0 + 2 * HOUR,
+    forge: dict[str, Any] | None = None,
+    **fields: Any,
+) -> list[Record]:
+    """A hand-written vote: the proposal, a ballot each, and the co-op's decision."""
+    head = _founding()
+    prop = _signed("ana", Proposal(kind=kind, pitch="p", opens=T0, closes=closes, **fields), T0)
+    ballots = [_signed(n, Ballot(proposal=prop.id, choice=choice), ballot_ts) for n in FOUNDERS]
+    t = tally(
+        charter=CHARTER,
+        charter_id=head[0].id,
+        roster=frozenset(key(n).did for n in FOUNDERS),
+        proposal=prop,
+        ballots=ballots,
+        now_ms=max(decided_at, closes),
+    )
+    body = t.to_decision()
+    if forge:
+        body = dataclasses.replace(body, **forge)
+    return [*head, prop, *ballots, _signed("coop", body, decided_at)]
+
+
+def _flagged(**block: Any) -> list[Record]:
+    """Three members flag REQ2; the co-op blocks it provisionally (``block`` changes fields)."""
+    reasons = (FlagReason.SCAM, FlagReason.SCAM, FlagReason.BROKEN)
+    flags = [
+        _signed(n, _flag_body(reason), T0 + i)
+        for i, (n, reason) in enumerate(zip(FOUNDERS, reasons, strict=True))
+    ]
+    at = T0 + MINUTE
+    body = Block(
+        requester=REQ2,
+        reason=FlagReason.SCAM,
+        provisional=True,
+        review=at + CHARTER.block_rule.review_days * DAY_MS,
+        flags=tuple(sorted(f.id for f in flags)),
+    )
+    return [*_founding(), *flags, _signed("coop", dataclasses.replace(body, **block), at)]
+
+
+def _flag_body(reason: FlagReason) -> Flag:
+    return Flag(
+        requester=REQ2, target="requester", target_id=None, reason=reason, expires=T0 + DAY_MS
+    )
+
+
+def _carried_out(voted: list[Record], **block: Any) -> list[Record]:
+    """``voted``, then a block citing its decision (``block`` changes fields)."""
+    at = T0 + 3 * HOUR
+    body = Block(
+        requester=REQ,
+        reason=FlagReason.UNDERPAID,
+        provisional=False,
+        review=at + 365 * DAY_MS,
+        decision=voted[-1].id,
+    )
+    return [*voted, _signed("coop", dataclasses.replace(body, **block), at)]
+
+
+def _block_vote() -> list[Record]:
+    return _vote(ProposalKind.BLOCK, choice="yes", requester=REQ, reason=FlagReason.UNDERPAID)
+
+
+FAULTS = {
+    "window longer than the charter's": (
+        lambda: _vote(closes=T0 + 15 * DAY_MS, decided_at=T0 + 15 * DAY_MS),
+        "bad_window",
+    ),
+    "ballot after the close": (lambda: _vote(ballot_ts=T0 + HOUR), "voting_closed"),
+    "ballot naming no choice": (lambda: _vote(choice="yes"), "bad_choice"),
+    "decision before the close": (lambda: _vote(decided_at=T0 + HOUR - 1), "voting_open"),
+    "decision with other counts": (
+        lambda: _vote(forge={"counts": (("down", 1), ("up", 2))}),
+        "decision_mismatch",
+    ),
+    "block reviewed before it begins": (lambda: _flagged(review=T0 + MINUTE), "bad_review"),
+    "provisional block off the charter's review": (
+        lambda: _flagged(review=T0 + MINUTE + DAY_MS),
+        "bad_review",
+    ),
+    "provisional block for another reason": (
+        lambda: _flagged(reason=FlagReason.BROKEN),
+        "mismatch",
+    ),
+    "provisional block citing too few flags": (
+        lambda: _flagged(flags=tuple(sorted(r.id for r in _flagged()[4:6]))),
+        "flags_mismatch",
+    ),
+    "block for another requester than voted": (
+        lambda: _carried_out(_block_vote(), requester=REQ2),
+        "mismatch",
+    ),
+    "block on a decision not passed": (lambda: _carried_out(_vote()), "not_passed"),
+    "block on a passed revocation": (
+        lambda: _carried_out(_vote(ProposalKind.REVOKE, choice="yes", member=key("cy").did)),
+        "wrong_reference",
+    ),
+}
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_a_fault_has_one_code_in_the_log_and_in_a_bundle(fault: str) -> None:
+    """The log and a bundle check a rule with the same function (protocol/rules.py)."""
+    build, code = FAULTS[fault]
+    records = build()
+    state = CoopState(key("coop").did)
+    with pytest.raises(RecordRejected) as in_log:
+        for r in records:
+            state.apply(r)
+    assert in_log.value.code == code, in_log.value
+    subject = records[-1]
+    _, note, entries = hand_log(records)
+    b = Bundle(
+        kind="decision" if subject.type is RecordType.DECISION else "block",
+        coop=key("coop").did,
+        subject=subject.id,
+        checkpoint=note,
+        entries=tuple(entries),
+        roster=tuple(sorted((key(n).did for n in FOUNDERS), key=str.encode)),
+    )
+    assert refused(b.to_bytes(), trusted_witnesses=(), min_witnesses=0).code == code
 
 
 def raw_value(b: Bundle) -> dict[str, Any]:
@@ -785,14 +930,26 @@ def _bundle(case: dict[str, Any]) -> bytes:
     return bytes.fromhex(r["head"]) + fill + bytes.fromhex(r["tail"])
 
 
-def test_every_own_code_has_a_vector() -> None:
-    # bundles.md §7 lists the own codes before "Codes passed through".
+def _code_tables() -> tuple[set[str], set[str]]:
+    """bundles.md §7: the own codes, and the codes shared with the log (state.md §6)."""
     text = (ROOT / "spec" / "bundles.md").read_text(encoding="utf-8")
-    section = re.split(r"Codes\s+passed", text.split("## 7. Error codes", 1)[1], maxsplit=1)[0]
-    own = set(re.findall(r"`([a-z_]+)`", section))
-    assert len(own) == 30
+    section = text.split("## 7. Error codes", 1)[1].split("\n## ", 1)[0]
+    own_part, shared_part = section.split("**Codes shared with the log**", 1)
+    own = set(re.findall(r"(?:^|\| )`([a-z_]+)` \| [0-9]", own_part, flags=re.MULTILINE))
+    shared = set(re.findall(r"^\| `([a-z_]+)` \|", shared_part, flags=re.MULTILINE))
+    return own, shared
+
+
+def test_every_code_of_section_7_has_a_vector() -> None:
+    own, shared = _code_tables()
+    assert (len(own), len(shared)) == (26, 13)
     covered = {c["code"] for c in _vectors()["invalid"]}
-    assert own <= covered, f"no vector for {sorted(own - covered)}"
+    assert own | shared <= covered, f"no vector for {sorted((own | shared) - covered)}"
+    # A shared code is the log's own code for the same rule.
+    state_md = (ROOT / "spec" / "state.md").read_text(encoding="utf-8")
+    table = state_md[state_md.index("## 6. Codes") : state_md.index("## 7. ")]
+    log_codes = set(re.findall(r"^\| `([a-z_]+)` \|", table, flags=re.MULTILINE))
+    assert shared <= log_codes, f"not codes of the log: {sorted(shared - log_codes)}"
 
 
 def test_a_witness_coop_is_named_by_its_did() -> None:

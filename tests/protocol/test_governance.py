@@ -13,6 +13,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from coopfed.protocol.bodies import (
+    DAY_MS,
+    Ballot,
+    BlockRule,
+    Charter,
+    Decision,
+    Flag,
+    FlagReason,
+    Proposal,
+    ProposalKind,
+    RequesterRef,
+)
 from coopfed.protocol.errors import LocalProtocolError, RecordRejected, TallyError
 from coopfed.protocol.governance import (
     IGNORE_REASONS,
@@ -24,20 +36,7 @@ from coopfed.protocol.governance import (
     tally,
 )
 from coopfed.protocol.identity import SigningIdentity
-from coopfed.protocol.records import (
-    DAY_MS,
-    Ballot,
-    BlockRule,
-    Charter,
-    Decision,
-    Flag,
-    FlagReason,
-    Proposal,
-    ProposalKind,
-    Record,
-    RequesterRef,
-    sign_record,
-)
+from coopfed.protocol.records import Record, sign_record
 
 VECTORS = Path(__file__).resolve().parents[2] / "spec" / "vectors" / "governance.json"
 HOUR = 3_600_000
@@ -531,7 +530,7 @@ def test_check_decision_names_first_differing_field(field: str, changes: dict[st
     bad = replace(good, **changes)
     with pytest.raises(RecordRejected, match=rf"^decision body\.{field} ") as exc:
         check_decision(bad, t)
-    assert exc.value.code == "rejected"
+    assert exc.value.code == "decision_mismatch"
 
 
 def test_check_decision_winner() -> None:

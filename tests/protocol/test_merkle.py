@@ -624,3 +624,34 @@ def test_tile_reader_rejects_bad_tiles() -> None:
     with pytest.raises(LocalProtocolError, match="asked for 1 tiles"):
         tile_reader(1000, lambda tiles: [])([(0, 0)])
     assert tile_reader(1000, lambda tiles: [])([]) == []
+
+
+# --------------------------------------------------------------------------- entry bundles
+
+
+@given(st.lists(st.binary(max_size=300), min_size=1, max_size=merkle.TILE_WIDTH))
+@settings(max_examples=50)
+def test_an_entry_bundle_splits_back_into_its_entries(raws: list[bytes]) -> None:
+    data = merkle.encode_entry_bundle(raws)
+    assert len(data) == sum(2 + len(r) for r in raws)
+    assert merkle.split_entry_bundle(data, len(raws)) == raws
+
+
+def test_bad_entry_bundle_framing_is_refused_with_its_code() -> None:
+    data = merkle.encode_entry_bundle([b"abc", b"", b"de"])
+    assert data == b"\x00\x03abc\x00\x00\x00\x02de"
+    for bad, width in (
+        (data, 2),  # one more entry than the width says
+        (data, 4),  # one fewer
+        (data[:-1], 3),  # ends inside an entry
+        (data + b"\x00", 3),  # ends inside a length
+        (b"", 1),
+    ):
+        with pytest.raises(RemoteProtocolError) as info:
+            merkle.split_entry_bundle(bad, width)
+        assert info.value.code == "bad_entry_bundle", (bad, width)
+    for width in (0, merkle.TILE_WIDTH + 1):
+        with pytest.raises(LocalProtocolError):
+            merkle.split_entry_bundle(data, width)
+    with pytest.raises(LocalProtocolError):
+        merkle.encode_entry_bundle([bytes(merkle.MAX_BUNDLED_ENTRY + 1)])

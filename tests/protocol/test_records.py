@@ -12,6 +12,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from coopfed.protocol import errors
+from coopfed.protocol.bodies import (
+    BODY_TYPES,
+    MAX_TS,
+    MIN_TS,
+    Rating,
+    RecordType,
+    RequesterRef,
+    Signer,
+)
 from coopfed.protocol.encoding import decode, encode
 from coopfed.protocol.errors import (
     DecodeError,
@@ -22,20 +31,7 @@ from coopfed.protocol.errors import (
     RemoteProtocolError,
 )
 from coopfed.protocol.identity import SigningIdentity
-from coopfed.protocol.records import (
-    BODY_TYPES,
-    MAX_RECORD_SIZE,
-    MAX_TS,
-    MIN_TS,
-    SIGNING_DOMAIN,
-    Rating,
-    Record,
-    RecordType,
-    RequesterRef,
-    Signer,
-    record_id,
-    sign_record,
-)
+from coopfed.protocol.records import MAX_RECORD_SIZE, SIGNING_DOMAIN, Record, record_id, sign_record
 
 ROOT = Path(__file__).resolve().parents[2]
 VECTORS = json.loads((ROOT / "spec" / "vectors" / "records.json").read_text(encoding="utf-8"))

@@ -15,10 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from coopfed.protocol import identity
-from coopfed.protocol.encoding import _Reader, decode, encode
-from coopfed.protocol.errors import DecodeError, InvalidIdentity
-from coopfed.protocol.governance import provisional_block_flags
-from coopfed.protocol.records import (
+from coopfed.protocol.bodies import (
     _FORBIDDEN_RE,
     DAY_MS,
     BlockRule,
@@ -26,13 +23,14 @@ from coopfed.protocol.records import (
     FlagReason,
     MemberAdmit,
     Rating,
-    Record,
     RequesterRef,
     Retraction,
     _forbidden_char,
-    sign_record,
-    signing_input,
 )
+from coopfed.protocol.encoding import _Reader, decode, encode
+from coopfed.protocol.errors import DecodeError, InvalidIdentity
+from coopfed.protocol.governance import provisional_block_flags
+from coopfed.protocol.records import Record, sign_record, signing_input
 from coopfed.protocol.state import CoopState
 
 from .conftest import CHARTER, T0, key
@@ -250,6 +248,7 @@ def test_a_page_verifier_sees_whole_pages_and_its_verdict_is_reported_in_order()
     from coopfed.protocol.sync import (
         FetchCheckpoint,
         FetchEntries,
+        FetchPageProof,
         LogInvalid,
         StorePage,
         SyncSession,
@@ -289,8 +288,8 @@ def test_a_page_verifier_sees_whole_pages_and_its_verdict_is_reported_in_order()
             todo += s.receive_checkpoint(peer.checkpoint())
         elif isinstance(a, FetchEntries):
             todo += s.receive_entries(peer.raws[a.start : a.end])
-        elif type(a).__name__ == "FetchConsistency":
-            todo += s.receive_page_proof(peer.tree.consistency_proof(a.old, a.new))  # type: ignore[attr-defined]
+        elif isinstance(a, FetchPageProof):
+            todo += s.receive_page_proof(peer.tree.consistency_proof(a.old, a.new))
         elif isinstance(a, StorePage):
             stored += [r.raw for r in a.records]
         elif isinstance(a, LogInvalid):

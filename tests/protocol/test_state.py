@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coopfed.protocol.errors import RecordRejected
-from coopfed.protocol.identity import SigningIdentity
-from coopfed.protocol.records import (
+from coopfed.protocol.applications import (
+    admit_proposal_for,
+    check_application,
+    check_sponsorship,
+    sponsored_application,
+)
+from coopfed.protocol.bodies import (
     DAY_MS,
     Appeal,
     Ballot,
@@ -27,16 +32,23 @@ from coopfed.protocol.records import (
     Proposal,
     ProposalKind,
     Rating,
-    Record,
     Reply,
     RequesterKey,
     RequesterRef,
     Retraction,
     RoleAssign,
     Unblock,
-    sign_record,
 )
-from coopfed.protocol.state import CoopState
+from coopfed.protocol.errors import LocalProtocolError, RecordRejected
+from coopfed.protocol.identity import SigningIdentity
+from coopfed.protocol.records import Record, sign_record
+from coopfed.protocol.state import (
+    CoopState,
+    ProposalStatus,
+    _Proposal,
+    batchable_prefix,
+    independent,
+)
 
 T0 = 1_767_225_600_000  # 2026-01-01
 HOUR = 3_600_000
@@ -479,3 +491,162 @@ def test_flag_counts_only_while_its_author_is_a_member() -> None:
     c.own(MemberRevoke(member=key("cy").did, via="resignation", ref=resign.id))
     # ...but once cy has left, their flag no longer counts.
     assert c.state.due(c.now) == ()
+
+
+# ----------------------------------------------------------------------------- tools on states
+
+
+def _add(state: CoopState, record: Record) -> Record:
+    """Apply ``record``; a governance-only state is told first that nothing is stored."""
+    state.provide([], state.lookups([record]))
+    return state.apply(record).record
+
+
+def _mutable_parts(value: object) -> list[object]:
+    """Every container inside ``value`` that ``apply`` may change (tuples are never changed)."""
+    out: list[object] = []
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, dict):
+            out.append(v)
+            stack.extend(v.values())
+        elif isinstance(v, list | set):
+            out.append(v)
+            stack.extend(v)
+        elif isinstance(v, _Proposal):
+            out.append(v)
+            stack.append(v.ballots)
+    return out
+
+
+@pytest.mark.parametrize("keep_all", [True, False])
+def test_fork_is_independent_of_the_original(keep_all: bool) -> None:
+    coop = key("coop")
+    state = CoopState(coop.did, keep_all=keep_all)
+
+    def by(who: str | SigningIdentity, body: object, ts: int = T0) -> Record:
+        signer = key(who) if isinstance(who, str) else who
+        return sign_record(signer, coop=coop.did, ts=ts, body=body)  # type: ignore[arg-type]
+
+    _add(state, by(coop, CHARTER))
+    for name in ("ana", "bo"):
+        _add(state, by(coop, MemberAdmit(member=key(name).did, via="founder")))
+    first_flag = _add(state, by("ana", flag()))
+    proposal = _add(
+        state, by("ana", Proposal(kind=ProposalKind.IDEA, pitch="p", opens=T0, closes=T0 + HOUR))
+    )
+    _add(state, by("ana", Ballot(proposal=proposal.id, choice="up"), ts=T0 + 1))
+    _add(state, by("bo", Rating(requester=REQ, text="fine"), ts=T0 + 1))
+
+    def view(s: CoopState) -> tuple[object, ...]:
+        return (
+            s.size,
+            s.members(),
+            s.proposal(proposal.id),
+            s.is_retracted(first_flag.id),
+            s.due(T0 + HOUR),
+            s.active_blocks(),
+        )
+
+    before = view(state)
+    fork = state.fork()
+    assert vars(fork) == vars(state)
+    shared = {id(x) for x in _mutable_parts(vars(state))} & {
+        id(x) for x in _mutable_parts(vars(fork))
+    }
+    assert not shared, "fork() shares a container with the original"
+    _add(fork, by("bo", flag(), ts=T0 + 2))
+    _add(fork, by("bo", Ballot(proposal=proposal.id, choice="down"), ts=T0 + 2))
+    _add(fork, by("ana", Retraction(record=first_flag.id), ts=T0 + 3))
+    _add(fork, by(coop, MemberAdmit(member=key("cy").did, via="invite", ref=b"\x01" * 32)))
+    fork.settle()
+    assert view(state) == before
+    assert fork.size == state.size + 4
+    info = fork.proposal(proposal.id)
+    assert info is not None and len(info.ballots) == 2
+    assert len(state.proposal(proposal.id).ballots) == 1  # type: ignore[union-attr]
+    assert fork.is_retracted(first_flag.id) and key("cy").did in fork.members()
+
+
+def test_batchable_prefix() -> None:
+    c = Coop()
+    a = c.sign("ana", Rating(requester=REQ, text="a"))
+    b = c.sign("bo", Rating(requester=REQ, text="b"))
+    ra = c.sign("ana", Retraction(record=a.id))
+    ra2 = c.sign("ana", Retraction(record=a.id, reason="again"), ts=T0 + 1)
+    charter = c.sign(c.key, CHARTER)
+    assert batchable_prefix([a, b]) == 2 and independent([a, b])
+    assert batchable_prefix([a, ra]) == 1  # the retraction cites a record in the batch
+    assert batchable_prefix([ra, ra2]) == 1  # two retractions of one record
+    assert batchable_prefix([a, a]) == 1  # a repeat
+    assert batchable_prefix([charter, a]) == 1  # not a member's record: alone
+    assert batchable_prefix([a, charter]) == 1
+    assert batchable_prefix([]) == 0
+    assert independent([b, ra])  # a is committed already: both check against the state
+
+
+def test_proposal_status_follows_the_clock_and_the_decision() -> None:
+    c = Coop()
+    p = c.propose("ana", kind=ProposalKind.IDEA, pitch="an idea")
+    info = c.state.proposal(p.id)
+    assert info is not None
+    assert info.status(T0) is ProposalStatus.OPEN
+    assert info.status(T0 + HOUR - 1) is ProposalStatus.OPEN
+    assert info.status(T0 + HOUR) is ProposalStatus.CLOSED
+    c.now = T0 + HOUR
+    c.govern()
+    decided = c.state.proposal(p.id)
+    assert decided is not None and decided.status(T0) is ProposalStatus.DECIDED
+
+
+def test_join_by_vote_rules() -> None:
+    c = Coop()
+    dee = c.sign("dee", MemberApply(text="I do surveys at night"))
+    with _Raises("invite_required"):
+        check_application(c.state, dee, now_ms=c.now)
+    by_vote = dataclasses.replace(CHARTER, admission="vote")
+    empty = CoopState(c.key.did)
+    empty.apply(c.sign(c.key, by_vote))
+    with _Raises("no_members"):
+        check_application(empty, dee, now_ms=c.now)
+    state = CoopState(c.key.did)
+    for body in (by_vote, *(MemberAdmit(member=key(n).did, via="founder") for n in ("ana", "bo"))):
+        state.apply(c.sign(c.key, body))
+    check_application(state, dee, now_ms=c.now)
+    with _Raises("already_member"):
+        check_application(state, c.sign("ana", MemberApply()), now_ms=c.now)
+    with _Raises("skew"):
+        check_application(state, dee, now_ms=c.now + HOUR)
+    assert admit_proposal_for(state, dee.id) is None
+
+    def sponsor(who: str, ts: int) -> Record:
+        body = Proposal(
+            kind=ProposalKind.ADMIT,
+            pitch="Admit dee",
+            member=key("dee").did,
+            application=dee.id,
+            opens=ts,
+            closes=ts + HOUR,
+        )
+        return c.sign(who, body, ts=ts)
+
+    first = sponsor("ana", c.now)
+    assert sponsored_application(state, first) == dee.id  # held: not in the log yet
+    assert sponsored_application(state, c.sign("ana", Rating(requester=REQ, text="x"))) is None
+    check_sponsorship(state, dee.id)
+    state.apply(dee)
+    p = state.apply(first)
+    with _Raises("duplicate"):
+        check_application(state, dee, now_ms=c.now)
+    info = admit_proposal_for(state, dee.id)
+    assert info is not None and info.entry == p
+    second = sponsor("bo", c.now + 1)
+    assert sponsored_application(state, second) == dee.id  # its vote is open
+    with _Raises("already_sponsored"):
+        check_sponsorship(state, dee.id)
+    again = c.sign("dee", MemberApply(text="me again"), ts=c.now + 1)
+    with _Raises("already_applied"):
+        check_application(state, again, now_ms=c.now)
+    with pytest.raises(LocalProtocolError):
+        check_application(state, c.sign("ana", Rating(requester=REQ, text="x")), now_ms=c.now)

@@ -72,7 +72,10 @@ def test_every_code_in_state_md_has_a_vector() -> None:
     rejected = {step["code"] for step in refused if step["error"] == "RecordRejected"}
     assert rejected == listed
     assert set(VECTORS["codes"]) == rejected | {"invalid_record"}
-    # The reference raises exactly these: its own codes, and check_decision's "rejected".
-    source = (ROOT / "protocol" / "state.py").read_text(encoding="utf-8")
-    raised = set(re.findall(r'_reject\(\s*"([a-z_]+)"', source)) | {"rejected"}
+    # The reference raises exactly these: its own codes, the shared rules' (rules.py) and
+    # check_decision's (governance.py).
+    source = "".join(
+        (ROOT / "protocol" / name).read_text(encoding="utf-8") for name in ("state.py", "rules.py")
+    )
+    raised = set(re.findall(r'_reject\(\s*"([a-z_]+)"', source)) | {"decision_mismatch"}
     assert raised == listed

@@ -6,25 +6,21 @@ from collections.abc import Callable
 
 import pytest
 
+from coopfed.protocol.bodies import Rating, RequesterRef, Retraction
 from coopfed.protocol.checkpoint import SignedCheckpoint
 from coopfed.protocol.errors import LocalProtocolError
 from coopfed.protocol.merkle import Frontier, MemoryTree
-from coopfed.protocol.records import (
-    Rating,
-    Record,
-    RequesterRef,
-    Retraction,
-    record_id,
-    sign_record,
-)
+from coopfed.protocol.records import Record, record_id, sign_record
 from coopfed.protocol.state import CoopState, Entry
 from coopfed.protocol.sync import (
+    MAX_FUTURE_MS,
     AcceptCheckpoint,
     Action,
     Equivocated,
     FetchCheckpoint,
     FetchConsistency,
     FetchEntries,
+    FetchPageProof,
     LogInvalid,
     LookUp,
     Refused,
@@ -96,16 +92,15 @@ def run(
     while todo:
         a = todo.pop(0)
         done.append(a)
-        follower.requests += isinstance(a, FetchCheckpoint | FetchConsistency | FetchEntries)
+        follower.requests += isinstance(
+            a, FetchCheckpoint | FetchConsistency | FetchPageProof | FetchEntries
+        )
         if isinstance(a, FetchCheckpoint):
             todo += s.receive_checkpoint(note if note is not None else source.checkpoint())
         elif isinstance(a, FetchConsistency):
-            proof = source.tree.consistency_proof(a.old, a.new)
-            todo += (
-                s.receive_consistency(proof)
-                if s.phase.value == "await_consistency"
-                else s.receive_page_proof(proof)
-            )
+            todo += s.receive_consistency(source.tree.consistency_proof(a.old, a.new))
+        elif isinstance(a, FetchPageProof):
+            todo += s.receive_page_proof(source.tree.consistency_proof(a.old, a.new))
         elif isinstance(a, FetchEntries):
             todo += s.receive_entries([tamper(i, source.raws[i]) for i in range(a.start, a.end)])
         elif isinstance(a, LookUp):
@@ -150,7 +145,11 @@ def test_incremental_sync_checks_consistency() -> None:
     run(f, peer)
     grow(peer, 6)
     actions = run(f, peer)
-    assert any(isinstance(a, FetchConsistency) for a in actions)
+    # One proof that the new checkpoint extends the one accepted, then a proof per page
+    # that its entries are a prefix of the new tree: two actions, each with its answer.
+    kinds = [type(a) for a in actions if isinstance(a, FetchConsistency | FetchPageProof)]
+    assert kinds[0] is FetchConsistency and kinds.count(FetchConsistency) == 1
+    assert FetchPageProof in kinds
     assert isinstance(actions[-1], UpToDate) and f.raws == peer.raws
 
 
@@ -176,7 +175,8 @@ def test_tampered_entry_is_refused_and_nothing_of_its_page_stored() -> None:
         return raw[:-1] + bytes([raw[-1] ^ 1]) if i == 9 else raw
 
     actions = run(f, peer, tamper=flip)
-    assert isinstance(actions[-1], Refused)
+    refused = actions[-1]
+    assert isinstance(refused, Refused) and (refused.start, refused.end) == (8, 12)
     # Pages before the tampered one verified and were kept; the bad page was not.
     assert len(f.raws) == 8 and f.raws == peer.raws[:8]
 
@@ -230,6 +230,25 @@ def test_foreign_or_badly_signed_checkpoint_is_refused() -> None:
     note[-5] ^= 1
     assert isinstance(run(f, peer, note=bytes(note))[-1], Refused)
     assert f.raws == []
+
+
+def test_an_entry_dated_too_far_ahead_is_refused_alone_and_its_prefix_kept() -> None:
+    peer = MemoryLog("coop-a")
+    grow(peer, 3)
+    clock = peer.now
+    peer.now += MAX_FUTURE_MS + 1_000  # the next record is dated past the follower's clock
+    grow(peer, 2)
+    f = Follower(peer.did)
+    s = f.session(page_size=16)
+    s.now_ms = clock
+    s.start()
+    todo = s.receive_checkpoint(peer.checkpoint())
+    assert isinstance(todo[-1], FetchEntries)
+    actions = s.receive_entries(peer.raws)
+    stored, refused = actions
+    assert isinstance(stored, StorePage) and len(stored.records) == 7
+    assert isinstance(refused, Refused) and refused.code == "future"
+    assert (refused.start, refused.end) == (7, 8)
 
 
 def test_stale_checkpoint_from_a_mirror() -> None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import nacl.signing
 import pytest
 
+from coopfed.protocol.bodies import Rating, RequesterRef
 from coopfed.protocol.checkpoint import (
     SignedCheckpoint,
     add_cosignatures,
     verified_witnesses,
 )
 from coopfed.protocol.errors import InvalidCheckpoint, LocalProtocolError
-from coopfed.protocol.records import Rating, RequesterRef
 from coopfed.protocol.witness import (
     SIZE_CONTENT_TYPE,
     AddCheckpointRequest,

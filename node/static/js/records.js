@@ -14,6 +14,7 @@ import {
   sign,
   verifySignature,
 } from "./identity.js";
+import { NOT_SIGNED_BY_COOP, RECORD_TYPES, SIGNED_BY_COOP } from "./recordtypes.js";
 
 export const FORMAT_VERSION = 1;
 export const SIGNING_DOMAIN = new TextEncoder().encode("coopfed/record/v1\0");
@@ -21,50 +22,6 @@ export const MAX_RECORD_SIZE = 32 * 1024;
 // Unix milliseconds within [2020-01-01, 2200-01-01).
 export const MIN_TS = 1577836800000;
 export const MAX_TS = 7258118400000;
-export const RECORD_TYPES = Object.freeze([
-  "charter",
-  "member.apply",
-  "member.admit",
-  "member.resign",
-  "member.revoke",
-  "role.assign",
-  "rating",
-  "flag",
-  "appeal",
-  "reply",
-  "requester.key",
-  "requester.alias",
-  "retraction",
-  "proposal",
-  "ballot",
-  "decision",
-  "block",
-  "unblock",
-  "federation.policy",
-]);
-// The signer rule of spec/records.md section 3 (proposal: member or co-op, no rule here).
-const SIGNED_BY_COOP = new Set([
-  "charter",
-  "member.admit",
-  "member.revoke",
-  "role.assign",
-  "requester.key",
-  "requester.alias",
-  "decision",
-  "block",
-  "unblock",
-  "federation.policy",
-]);
-const NOT_SIGNED_BY_COOP = new Set([
-  "member.resign",
-  "rating",
-  "flag",
-  "appeal",
-  "retraction",
-  "ballot",
-  "member.apply",
-  "reply",
-]);
 const ENVELOPE_KEYS = ["author", "body", "coop", "sig", "ts", "type", "v"];
 
 // Text fields refuse controls but TAB and LF, and bidi overrides and isolates; one-line
@@ -211,10 +168,10 @@ export async function openRecord(bytes) {
   }
   const fault = oneLineFault(type, body);
   if (fault !== null) throw invalid(fault.message, fault.code);
-  if (SIGNED_BY_COOP.has(type) && author !== coop) {
+  if (SIGNED_BY_COOP.includes(type) && author !== coop) {
     throw invalid(`a ${type} record is signed by the co-op's own key`);
   }
-  if (NOT_SIGNED_BY_COOP.has(type) && author === coop) {
+  if (NOT_SIGNED_BY_COOP.includes(type) && author === coop) {
     throw invalid(`a ${type} record is not signed by the co-op's key`);
   }
   await verifySignature(key, signingInput({ type, coop, author, ts, body }), sig);
