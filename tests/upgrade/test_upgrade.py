@@ -37,8 +37,9 @@ from test_cli import Server
 
 from coopfed.node.app import MSGPACK
 from coopfed.node.service import now_ms
+from coopfed.protocol.bodies import MemberApply, Rating, RequesterRef
 from coopfed.protocol.merkle import verify_consistency
-from coopfed.protocol.records import MemberApply, Rating, RequesterRef, sign_record
+from coopfed.protocol.records import sign_record
 from tests.conftest import PG_URL, Backend, _dsn
 
 FIXTURE: Final = Path(__file__).parent / "fixtures" / "v0.1.0"
