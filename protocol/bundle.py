@@ -249,7 +249,7 @@ class Bundle:
             missing = ", ".join(sorted(_KEYS - keys)) or "none"
             extra = ", ".join(sorted(keys - _KEYS)) or "none"
             raise _malformed(f"bundle fields wrong: missing {missing}; unknown {extra}")
-        if value["bundle"] != BUNDLE_FORMAT or type(value["bundle"]) is not str:
+        if type(value["bundle"]) is not str or value["bundle"] != BUNDLE_FORMAT:
             raise BundleError(
                 f"bundle format must be {BUNDLE_FORMAT!r}, got {value['bundle']!r}",
                 code="unsupported_version",

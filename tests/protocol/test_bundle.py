@@ -862,6 +862,9 @@ def test_strict_decoding() -> None:
     refused(encode({**good, "extra": 1}), "malformed_bundle")
     refused(encode({k: v for k, v in good.items() if k != "roster"}), "malformed_bundle")
     refused(encode({**good, "bundle": "coopfed-bundle/v2"}), "unsupported_version")
+    # Binary, not text: under python -bb comparing it with the text raised a BytesWarning
+    # instead of the refusal (found by tests/fuzz, target "bundle").
+    refused(encode({**good, "bundle": b"coopfed-bundle/v1"}), "unsupported_version")
     refused(encode({**good, "kind": "charter"}), "bad_kind")
     refused(encode({**good, "kind": 1}), "malformed_bundle")
     refused(encode({**good, "subject": b"\x00" * 31}), "bad_subject")
