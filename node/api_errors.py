@@ -70,6 +70,8 @@ STATUS_BY_CODE: Final[dict[str, int]] = {
     "origin_mismatch": 400,
     "bad_bundle": 400,
     "wrong_type": 400,
+    "members_only": 400,
+    "self_delegation": 400,
     # --- no standing: 403
     "not_member": 403,
     "revoked": 403,
@@ -80,6 +82,7 @@ STATUS_BY_CODE: Final[dict[str, int]] = {
     "bad_invite": 403,
     "invite_required": 403,
     "invite_not_allowed": 403,
+    "delegation_not_allowed": 403,
     # --- operator authentication: 401
     "unauthorized": 401,
     # --- unknown URL target: 404
@@ -114,6 +117,7 @@ STATUS_BY_CODE: Final[dict[str, int]] = {
     "equivocation": 409,
     "no_members": 409,
     "not_pinned": 409,
+    "not_delegating": 409,
     # --- too slow or too often
     "timeout": 408,
     "rate_limited": 429,

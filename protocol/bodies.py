@@ -1,4 +1,4 @@
-"""Record bodies: the 19 types a co-op's log holds, each validated strictly from its map.
+"""Record bodies: the 22 record types, each validated strictly from its map.
 
 ``BODY_TYPES`` maps each :class:`RecordType` to its body class. A body is built from its
 canonical map by ``from_value``, which checks every field and refuses unknown ones, and
@@ -24,6 +24,7 @@ __all__ = [
     "COOP_SIGNED_TYPES",
     "DAY_MS",
     "MAX_TS",
+    "MEMBERS_ONLY_TYPES",
     "MIN_TS",
     "NOT_COOP_SIGNED_TYPES",
     "REQUESTER_CACHE_SIZE",
@@ -37,7 +38,9 @@ __all__ = [
     "BlockRule",
     "Body",
     "Charter",
+    "Comment",
     "Decision",
+    "Delegation",
     "FederationPolicy",
     "Flag",
     "FlagReason",
@@ -46,6 +49,7 @@ __all__ = [
     "MemberApply",
     "MemberResign",
     "MemberRevoke",
+    "Outcome",
     "Proposal",
     "ProposalKind",
     "Rating",
@@ -95,6 +99,9 @@ class RecordType(StrEnum):
     BLOCK = "block"
     UNBLOCK = "unblock"
     FEDERATION_POLICY = "federation.policy"
+    COMMENT = "comment"
+    OUTCOME = "outcome"
+    DELEGATION = "delegation"
 
 
 class FlagReason(StrEnum):
@@ -417,6 +424,9 @@ class Body:
     #: A governance-only state (``CoopState(keep_all=False)``) lets it go once it is stored:
     #: later records cite it only by id.
     FORGETTABLE: ClassVar[bool] = False
+    #: Never in a co-op's log: a node keeps it in a members-only store and shows it only to
+    #: members (spec/deliberation.md); a log refuses it (``members_only``).
+    MEMBERS_ONLY: ClassVar[bool] = False
 
     @classmethod
     def from_value(cls, value: object) -> Self:
@@ -479,6 +489,8 @@ class Charter(Body):
     min_pay_cents: int
     admission: str
     roles: tuple[str, ...] = ()
+    #: Members may delegate their vote to another member (governance.md §6).
+    delegation: bool = False
     supersedes: bytes | None = None
     decision: bytes | None = None
 
@@ -495,6 +507,7 @@ class Charter(Body):
             amend_pct=_int(f.integer("amend_pct", lo=50, hi=99)),
             block_rule=BlockRule.from_value(f.raw("block_rule"), f"{path}.block_rule"),
             decision=f.digest("decision", required=False),
+            delegation=bool(f.boolean("delegation", required=False)),
             idea_up=_int(f.integer("idea_up", lo=1, hi=100_000)),
             max_window_ms=_int(f.integer("max_window_ms", lo=3_600_000, hi=90 * DAY_MS)),
             min_pay_cents=_int(f.integer("min_pay_cents", lo=0, hi=100_000)),
@@ -506,6 +519,9 @@ class Charter(Body):
             supersedes=f.digest("supersedes", required=False),
         )
         f.done()
+        if f.value.get("delegation") is False:
+            # Charters before delegation existed say nothing of it; so does one without it.
+            raise InvalidRecord(f"{path}.delegation is omitted when false (one encoding per value)")
         if out.min_window_ms > out.max_window_ms:
             raise InvalidRecord(f"{path}.min_window_ms is greater than max_window_ms")
         if out.amend_pct < out.pass_pct:
@@ -521,6 +537,7 @@ class Charter(Body):
                 "amend_pct": self.amend_pct,
                 "block_rule": self.block_rule.to_value(),
                 "decision": self.decision,
+                "delegation": True if self.delegation else None,
                 "idea_up": self.idea_up,
                 "max_window_ms": self.max_window_ms,
                 "min_pay_cents": self.min_pay_cents,
@@ -1124,6 +1141,10 @@ class Decision(Body):
     ballots: int
     ballots_root: bytes
     winner: str | None = None
+    #: Under a charter with delegation (and only then): the votes counted by delegation, and
+    #: the RFC 6962 root over the ids of the delegations that cast them (governance.md §6).
+    delegated: int | None = None
+    delegations_root: bytes | None = None
 
     RESULTS: ClassVar[tuple[str, ...]] = (
         "elected",
@@ -1149,6 +1170,8 @@ class Decision(Body):
             ballots_root=f.digest("ballots_root") or b"",
             charter=f.digest("charter") or b"",
             counts=tuple(counts),
+            delegated=f.integer("delegated", lo=0, hi=10_000_000, required=False),
+            delegations_root=f.digest("delegations_root", required=False),
             proposal=f.digest("proposal") or b"",
             quorum_met=bool(f.boolean("quorum_met")),
             result=f.choice("result", cls.RESULTS) or "",
@@ -1159,8 +1182,10 @@ class Decision(Body):
         f.done()
         if (out.result == "elected") != (out.winner is not None):
             raise InvalidRecord("body.winner is given exactly when the result is 'elected'")
-        if sum(n for _, n in out.counts) != out.ballots:
-            raise InvalidRecord("body.counts must add up to body.ballots")
+        if (out.delegated is None) != (out.delegations_root is None):
+            raise InvalidRecord("body.delegated and body.delegations_root go together")
+        if sum(n for _, n in out.counts) != out.ballots + (out.delegated or 0):
+            raise InvalidRecord("body.counts must add up to body.ballots (plus body.delegated)")
         return out
 
     def to_value(self) -> dict[str, Any]:
@@ -1170,6 +1195,8 @@ class Decision(Body):
                 "ballots_root": self.ballots_root,
                 "charter": self.charter,
                 "counts": dict(self.counts),
+                "delegated": self.delegated,
+                "delegations_root": self.delegations_root,
                 "proposal": self.proposal,
                 "quorum_met": self.quorum_met,
                 "result": self.result,
@@ -1366,6 +1393,105 @@ class FederationPolicy(Body):
         )
 
 
+# --------------------------------------------------------------------------- deliberation
+# and delegation (spec/deliberation.md, governance.md §6)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Comment(Body):
+    """A member's word on a proposal, for members only: a reply, or the reason for a ballot.
+
+    ``parent`` threads it under another comment on the same proposal; ``ballot`` makes it
+    the reason its author gives for that ballot of theirs. Never both.
+    """
+
+    TYPE: ClassVar[RecordType] = RecordType.COMMENT
+    SIGNER: ClassVar[Signer] = Signer.MEMBER
+    # ``parent`` names a members-only comment, not a record of the log: it is no citation.
+    CITES: ClassVar[tuple[str, ...]] = ("proposal", "ballot")
+    MEMBERS_ONLY: ClassVar[bool] = True
+
+    proposal: bytes
+    text: str
+    parent: bytes | None = None
+    ballot: bytes | None = None
+
+    @classmethod
+    def from_value(cls, value: object) -> Comment:
+        f = _Fields(value, "body")
+        out = cls(
+            ballot=f.digest("ballot", required=False),
+            parent=f.digest("parent", required=False),
+            proposal=f.digest("proposal") or b"",
+            text=f.text("text", max_len=4000) or "",
+        )
+        f.done()
+        if out.parent is not None and out.ballot is not None:
+            raise InvalidRecord(
+                "a comment replies to a comment or gives a ballot's reason, not both"
+            )
+        return out
+
+    def to_value(self) -> dict[str, Any]:
+        return _drop_none(
+            {
+                "ballot": self.ballot,
+                "parent": self.parent,
+                "proposal": self.proposal,
+                "text": self.text,
+            }
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Outcome(Body):
+    """The proposal's author says, in the log, what came of a decision; the latest one holds."""
+
+    TYPE: ClassVar[RecordType] = RecordType.OUTCOME
+    SIGNER: ClassVar[Signer] = Signer.MEMBER
+    CITES: ClassVar[tuple[str, ...]] = ("decision",)
+    ORDER_FREE: ClassVar[bool] = True
+    FORGETTABLE: ClassVar[bool] = True
+
+    decision: bytes
+    text: str
+
+    @classmethod
+    def from_value(cls, value: object) -> Outcome:
+        f = _Fields(value, "body")
+        out = cls(decision=f.digest("decision") or b"", text=f.text("text", max_len=4000) or "")
+        f.done()
+        return out
+
+    def to_value(self) -> dict[str, Any]:
+        return {"decision": self.decision, "text": self.text}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Delegation(Body):
+    """A member lets another member's ballot count for them (``to``), or ends that (no ``to``).
+
+    Their latest delegation is in force; it counts only when the charter allows delegation,
+    and only on proposals that enter the log while it is in force (governance.md §6).
+    """
+
+    TYPE: ClassVar[RecordType] = RecordType.DELEGATION
+    SIGNER: ClassVar[Signer] = Signer.MEMBER
+    FORGETTABLE: ClassVar[bool] = True
+
+    to: str | None = None
+
+    @classmethod
+    def from_value(cls, value: object) -> Delegation:
+        f = _Fields(value, "body")
+        out = cls(to=f.did("to", required=False))
+        f.done()
+        return out
+
+    def to_value(self) -> dict[str, Any]:
+        return _drop_none({"to": self.to})
+
+
 BODY_TYPES: Final[Mapping[RecordType, type[Body]]] = {
     cls.TYPE: cls
     for cls in (
@@ -1388,6 +1514,9 @@ BODY_TYPES: Final[Mapping[RecordType, type[Body]]] = {
         Block,
         Unblock,
         FederationPolicy,
+        Comment,
+        Outcome,
+        Delegation,
     )
 }
 assert set(BODY_TYPES) == set(RecordType)
@@ -1395,6 +1524,7 @@ assert set(BODY_TYPES) == set(RecordType)
 #: Record types derived from the body classes' traits.
 REQUESTER_TYPES: Final = frozenset(t for t, c in BODY_TYPES.items() if c.ABOUT_REQUESTER)
 RETRACTABLE_TYPES: Final = frozenset(t for t, c in BODY_TYPES.items() if c.RETRACTABLE)
+MEMBERS_ONLY_TYPES: Final = frozenset(t for t, c in BODY_TYPES.items() if c.MEMBERS_ONLY)
 #: Signed by the co-op's own key, and never by it (records.md §3; a proposal may be either).
 COOP_SIGNED_TYPES: Final = frozenset(t for t, c in BODY_TYPES.items() if c.SIGNER is Signer.COOP)
 NOT_COOP_SIGNED_TYPES: Final = frozenset(

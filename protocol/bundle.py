@@ -1,8 +1,9 @@
 """Verification bundles: one file that proves a co-op's decision or block offline, or fails.
 
 A bundle holds a co-op's decision or blocklist entry together with every record it rests
-on, an inclusion proof for each record against one signed (and possibly witnessed)
-checkpoint of the co-op's log, and the roster the decision was taken by.
+on (and the outcome its proposer stated, if any), an inclusion proof for each record against
+one signed (and possibly witnessed) checkpoint of the co-op's log, and the roster the
+decision was taken by.
 :func:`verify_bundle` needs nothing but the bundle's bytes and, optionally, the witness
 keys the reader trusts: it checks every signature and proof, recomputes the tally or the
 provisional-block rule, and raises :class:`BundleError` on any fault, including an entry
@@ -24,9 +25,11 @@ from .bodies import (
     Block,
     Charter,
     Decision,
+    Delegation,
     Flag,
     MemberAdmit,
     MemberRevoke,
+    Outcome,
     Proposal,
     ProposalKind,
     RecordType,
@@ -56,6 +59,7 @@ from .rules import (
     check_block_review,
     check_carries_out,
     check_decision_time,
+    check_outcome,
     check_provisional_block,
     check_same_block,
     check_window,
@@ -245,7 +249,7 @@ class Bundle:
             missing = ", ".join(sorted(_KEYS - keys)) or "none"
             extra = ", ".join(sorted(keys - _KEYS)) or "none"
             raise _malformed(f"bundle fields wrong: missing {missing}; unknown {extra}")
-        if value["bundle"] != BUNDLE_FORMAT or type(value["bundle"]) is not str:
+        if type(value["bundle"]) is not str or value["bundle"] != BUNDLE_FORMAT:
             raise BundleError(
                 f"bundle format must be {BUNDLE_FORMAT!r}, got {value['bundle']!r}",
                 code="unsupported_version",
@@ -355,6 +359,16 @@ def _charter_before(state: CoopState, index: int) -> Entry:
     return best
 
 
+def _latest_outcome(state: CoopState, decision_id: bytes) -> list[Entry]:
+    """The outcome of a decision that holds (the latest in the log), as a list of 0 or 1."""
+    found: list[Entry] = []
+    for e in _log_entries(state):
+        body = e.record.body
+        if isinstance(body, Outcome) and body.decision == decision_id:
+            found = [e]
+    return found
+
+
 def _decision_parts(state: CoopState, d: Entry) -> tuple[list[Entry], tuple[str, ...]]:
     dec = d.record.body
     assert isinstance(dec, Decision)
@@ -362,10 +376,21 @@ def _decision_parts(state: CoopState, d: Entry) -> tuple[list[Entry], tuple[str,
     if info is None or info.decision != d:
         raise LocalProtocolError(f"decision {d.record.id.hex()} closes no proposal in this state")
     charter = state.entry(info.charter_id)
-    assert charter is not None
+    assert charter is not None and isinstance(charter.record.body, Charter)
+    # The delegations that cast a vote, and only those: the tally says which.
+    used = set(info.tally(charter.record.body, d.record.ts).delegated)
+    delegations = [e for e in info.delegations if e.record.id in used]
     p_index = info.entry.index
     admits = _latest_admits(state, dict.fromkeys(info.roster, p_index))
-    entries = [charter, info.entry, *info.ballots, d, *admits]
+    entries = [
+        charter,
+        info.entry,
+        *info.ballots,
+        *delegations,
+        d,
+        *admits,
+        *_latest_outcome(state, d.record.id),
+    ]
     return entries, tuple(sorted(info.roster, key=lambda m: m.encode()))
 
 
@@ -500,6 +525,8 @@ class Verdict:
     witnesses: tuple[str, ...]
     checkpoint_size: int
     root_hash: bytes = field(repr=False)
+    #: The text of the outcome statement the bundle carries (its proposer's), if any.
+    outcome: str | None = None
 
 
 def _log_verifier(coop: str) -> NoteVerifier:
@@ -556,6 +583,7 @@ class _DecisionFacts:
     decision: _Item
     ballots: list[_Item]
     tally: Tally
+    outcome: _Item | None = None
 
 
 class _Check:
@@ -661,6 +689,8 @@ class _Check:
                 check_ballot(prop, members, b.record)
             self.used.add(b.record.id)
             ballots.append(b)
+        # Under a charter without delegation none is read: any included is unused.
+        delegations = self.delegations(p) if charter.delegation else []
         t = tally(
             charter=charter,
             charter_id=c.record.id,
@@ -668,12 +698,60 @@ class _Check:
             proposal=p.record,
             ballots=[b.record for b in ballots],
             now_ms=d.record.ts,
+            delegations=[x.record for x in delegations],
         )
+        self.used.update(t.delegated)
         with _rule(d):
             check_decision_time(prop, d.record.ts)
         with _rule(d, "the tally of the bundle's ballots differs from the signed decision"):
             check_decision(dec, t)
-        return _DecisionFacts(charter=c, proposal=p, decision=d, ballots=ballots, tally=t)
+        return _DecisionFacts(
+            charter=c, proposal=p, decision=d, ballots=ballots, tally=t, outcome=self.outcome(p, d)
+        )
+
+    def delegations(self, p: _Item) -> list[_Item]:
+        """The included delegations, item by item: grants, one per member, before ``p``."""
+        out: list[_Item] = []
+        delegators: set[str] = set()
+        for it in self.of_type(RecordType.DELEGATION):
+            body = it.record.body
+            assert isinstance(body, Delegation)
+            if body.to is None:
+                raise _fail(
+                    "bad_delegation",
+                    f"{it.where()} ends a delegation; a bundle holds the delegations that voted",
+                )
+            if it.record.author in delegators:
+                raise _fail(
+                    "bad_delegation",
+                    f"{it.where()} is a second delegation by {it.record.author}; one is in force",
+                )
+            delegators.add(it.record.author)
+            self.before(it, p, "a delegation counts on proposals that enter the log after it")
+            out.append(it)
+        return out
+
+    def outcome(self, p: _Item, d: _Item) -> _Item | None:
+        """The outcome of ``d`` the bundle carries, if any: one, after ``d``, by P's author."""
+        found = [
+            it
+            for it in self.of_type(RecordType.OUTCOME)
+            if isinstance(it.record.body, Outcome) and it.record.body.decision == d.record.id
+        ]
+        if len(found) > 1:
+            raise _fail(
+                "extra_outcome",
+                f"{found[1].where()} is a second outcome of the decision; a bundle carries the "
+                "one that holds (the latest)",
+            )
+        if not found:
+            return None
+        o = found[0]
+        self.before(d, o, "an outcome follows its decision")
+        with _rule(o):
+            check_outcome(o.record, p.record)
+        self.used.add(o.record.id)
+        return o
 
     def block_on_decision(self, b: _Item, block: Block) -> _DecisionFacts:
         assert block.decision is not None
@@ -865,8 +943,10 @@ def _verify(
     if subject.record.type is not want:
         raise _fail("wrong_subject", f"the subject is {subject.where()}, expected a {want.value}")
     lines: list[str] = []
+    outcome: _Item | None = None
     if bundle.kind == "decision":
         facts = check.decision(subject)
+        outcome = facts.outcome
         lines += _decision_lines(coop, facts, lead=True)
     else:
         check.used.add(subject.record.id)
@@ -881,6 +961,7 @@ def _verify(
         )
         if block.decision is not None:
             facts = check.block_on_decision(subject, block)
+            outcome = facts.outcome
             lines.append("The block carries out the members' decision set out next.")
             lines += _decision_lines(coop, facts, lead=False)
         else:
@@ -918,7 +999,14 @@ def _verify(
         witnesses=tuple(c.witness.label for c in cosigs),
         checkpoint_size=size,
         root_hash=root,
+        outcome=None if outcome is None else _outcome_text(outcome),
     )
+
+
+def _outcome_text(item: _Item) -> str:
+    body = item.record.body
+    assert isinstance(body, Outcome)
+    return body.text
 
 
 # --------------------------------------------------------------------------- sentences
@@ -1001,10 +1089,23 @@ def _decision_lines(coop: str, facts: _DecisionFacts, *, lead: bool) -> list[str
     )
     counts = ", ".join(f"{_choice(k)} {n}" for k, n in t.counts)
     quorum = "met" if t.quorum_met else "not met"
-    lines.append(
-        f"{len(t.counted)} ballots counted ({counts}) from a roster of {t.roster_size} members; "
-        f"the quorum of {charter.quorum_pct}% needed {t.quorum_needed} ballots and was {quorum}."
-    )
+    if t.delegations_root is None:
+        lines.append(
+            f"{len(t.counted)} ballots counted ({counts}) from a roster of {t.roster_size} "
+            f"members; the quorum of {charter.quorum_pct}% needed {t.quorum_needed} ballots "
+            f"and was {quorum}."
+        )
+    else:
+        lines.append(
+            f"{len(t.counted)} ballots counted and {len(t.delegated)} votes cast by delegation "
+            f"({counts}) from a roster of {t.roster_size} members; the quorum of "
+            f"{charter.quorum_pct}% needed {t.quorum_needed} votes and was {quorum}."
+        )
+        lines.append(
+            "The charter lets members delegate their vote: a member who did not vote counted "
+            "as the member they delegated to voted, one level deep; the delegations that did "
+            "are in this file."
+        )
     if t.ignored:
         lines.append(
             f"{len(t.ignored)} earlier ballots were replaced by their authors' later ones."
@@ -1027,6 +1128,11 @@ def _decision_lines(coop: str, facts: _DecisionFacts, *, lead: bool) -> list[str
         f"Each of the {t.roster_size} members on the roster is shown admitted to the co-op "
         "before the proposal entered its log."
     )
+    if facts.outcome is not None:
+        lines.append(
+            f"The proposal's author stated the outcome on {_when(facts.outcome.record.ts)}: "
+            f"“{_outcome_text(facts.outcome)}”"
+        )
     return lines
 
 

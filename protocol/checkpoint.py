@@ -552,7 +552,7 @@ class EquivocationProof:
         if type(value) is not dict or set(value) != keys:
             got = sorted(value) if type(value) is dict else type(value).__name__
             raise bad(f"expected a map with keys {sorted(keys)}, got {got}")
-        if value["type"] != EQUIVOCATION_PROOF_TYPE:
+        if type(value["type"]) is not str or value["type"] != EQUIVOCATION_PROOF_TYPE:
             raise bad(f"type must be {EQUIVOCATION_PROOF_TYPE!r}, got {value['type']!r}")
         first, second, path = value["first"], value["second"], value["consistency"]
         if type(first) is not bytes or type(second) is not bytes:

@@ -8,6 +8,7 @@ maps these to 4xx answers using :attr:`RemoteProtocolError.code`.
 from __future__ import annotations
 
 __all__ = [
+    "AuthError",
     "BundleError",
     "DecodeError",
     "Equivocation",
@@ -124,3 +125,13 @@ class BundleError(RemoteProtocolError):
     """A verification bundle is malformed or one of its checks failed."""
 
     code = "bad_bundle"
+
+
+class AuthError(RemoteProtocolError):
+    """A members-only read is not signed by a member's key, for this request, recently.
+
+    Codes (spec/deliberation.md §5): ``auth_required``, ``auth_malformed``, ``auth_skew``,
+    ``auth_bad_signature``, and the log's ``not_member`` and ``revoked``.
+    """
+
+    code = "auth_malformed"

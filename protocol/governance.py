@@ -1,9 +1,10 @@
 """Tallies, the idea launch rule and the provisional-block rule: pure and order-independent.
 
 Every function here is a deterministic function of its arguments (no clock, no I/O): the
-same charter, roster, proposal, ballots and time give the same tally on every node, in any
-input order, so anyone holding the records can recompute a co-op's decision and compare it
-with the one the co-op signed (:func:`check_decision`). The rules are spec/governance.md.
+same charter, roster, proposal, ballots, delegations and time give the same tally on every
+node, in any input order, so anyone holding the records can recompute a co-op's decision
+and compare it with the one the co-op signed (:func:`check_decision`). The rules are
+spec/governance.md.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from .bodies import (
     Ballot,
     Charter,
     Decision,
+    Delegation,
     Flag,
     Proposal,
     ProposalKind,
@@ -35,6 +37,7 @@ __all__ = [
     "Tally",
     "ballots_root",
     "check_decision",
+    "delegations_root",
     "idea_launched",
     "provisional_block_flags",
     "roster_root",
@@ -67,6 +70,8 @@ _DECISION_FIELDS: Final = (
     "roster_root",
     "ballots",
     "ballots_root",
+    "delegated",
+    "delegations_root",
     "counts",
     "quorum_met",
     "result",
@@ -97,6 +102,10 @@ class Tally:
     closed: bool
     #: ``(ballot id, reason)`` for each ballot seen but not counted, sorted by id.
     ignored: tuple[tuple[bytes, str], ...]
+    #: Ids of the delegations that cast a vote (their delegate's choice), sorted bytewise.
+    delegated: tuple[bytes, ...] = ()
+    #: ``delegations_root(delegated)`` under a charter with delegation; None without.
+    delegations_root: bytes | None = None
 
     def to_decision(self) -> Decision:
         """The body of the decision record that states this tally; only once closed."""
@@ -115,6 +124,8 @@ class Tally:
             ballots=len(self.counted),
             ballots_root=self.ballots_root,
             winner=self.winner,
+            delegated=None if self.delegations_root is None else len(self.delegated),
+            delegations_root=self.delegations_root,
         )
         # Round-trip through the schema so a tally that cannot be signed fails here, not later.
         if Decision.from_value(decision.to_value()) != decision:
@@ -167,12 +178,15 @@ def tally(
     proposal: Record,
     ballots: Iterable[Record],
     now_ms: int,
+    delegations: Iterable[Record] = (),
 ) -> Tally:
     """Count ``ballots`` on ``proposal`` under ``charter`` for the eligible ``roster``.
 
     ``roster`` is the set of members eligible on this proposal (the roster when the
-    proposal entered the log). The result does not depend on the order of ``ballots``;
-    a record given twice counts once. Raises :class:`TallyError` for an empty roster and
+    proposal entered the log); ``delegations`` the delegations in force then (at most one
+    per member, each naming a delegate; only under a charter that allows delegation). The
+    result does not depend on the order of ``ballots`` or ``delegations``; a record given
+    twice counts once. Raises :class:`TallyError` for an empty roster and
     :class:`LocalProtocolError` when the inputs cannot belong together (a caller bug).
     """
     if not isinstance(charter, Charter):
@@ -217,6 +231,7 @@ def tally(
                 f"expected the proposal's co-op {proposal.coop}"
             )
         given[record.id] = (record, ballot)
+    granted = _delegations(charter, proposal, delegations)
 
     allowed = frozenset(body.choices)
     ignored: list[tuple[bytes, str]] = []
@@ -241,12 +256,19 @@ def tally(
     votes = dict.fromkeys(body.choices, 0)
     for _, ballot in latest.values():
         votes[ballot.choice] += 1
+    # One level: a member who cast no counted ballot votes as their delegate's own counted
+    # ballot says; a delegate who did not vote casts nothing for them, and passes nothing on.
+    delegated = []
+    for rid, (delegator, delegate) in granted.items():
+        if delegator in roster and delegator not in latest and delegate in latest:
+            votes[latest[delegate][1].choice] += 1
+            delegated.append(rid)
     counts = tuple(sorted(votes.items(), key=lambda kv: kv[0].encode()))
     counted = tuple(sorted(record.id for record, _ in latest.values()))
 
     roster_size = len(roster)
     quorum_needed = (charter.quorum_pct * roster_size + 99) // 100
-    quorum_met = len(counted) >= quorum_needed
+    quorum_met = len(counted) + len(delegated) >= quorum_needed
     closed = now_ms >= body.closes
     if closed:
         result, winner = _outcome(charter, body, votes, quorum_met)
@@ -267,7 +289,45 @@ def tally(
         winner=winner,
         closed=closed,
         ignored=tuple(sorted(ignored)),
+        delegated=tuple(sorted(delegated)),
+        delegations_root=delegations_root(sorted(delegated)) if charter.delegation else None,
     )
+
+
+def _delegations(
+    charter: Charter, proposal: Record, records: Iterable[Record]
+) -> dict[bytes, tuple[str, str]]:
+    """``{id: (delegator, delegate)}`` of the delegations given, each checked: caller bugs raise."""
+    out: dict[bytes, tuple[str, str]] = {}
+    delegators: set[str] = set()
+    for record in records:
+        if not isinstance(record, Record):
+            raise LocalProtocolError(f"delegations must be Records, got {_describe(record)}")
+        body = record.body
+        if record.type is not RecordType.DELEGATION or not isinstance(body, Delegation):
+            raise LocalProtocolError(
+                f"delegations must be delegation records, got a {record.type.value} record"
+            )
+        if record.id in out:
+            continue
+        if not charter.delegation:
+            raise LocalProtocolError("the charter does not allow delegation: give no delegations")
+        if body.to is None:
+            raise LocalProtocolError(
+                f"delegation {record.id.hex()} ends a delegation; only those in force count"
+            )
+        if record.coop != proposal.coop:
+            raise LocalProtocolError(
+                f"delegation {record.id.hex()} is for co-op {record.coop}, "
+                f"expected the proposal's co-op {proposal.coop}"
+            )
+        if record.author in delegators:
+            raise LocalProtocolError(
+                f"{record.author} has two delegations here; at most one is in force"
+            )
+        delegators.add(record.author)
+        out[record.id] = (record.author, body.to)
+    return out
 
 
 def _outcome(
@@ -317,6 +377,10 @@ def ballots_root(ids: Sequence[bytes]) -> bytes:
     return root_from_leaf_hashes(hashes)
 
 
+#: The same construction over the ids of the delegations a tally used (sorted bytewise).
+delegations_root: Final = ballots_root
+
+
 # --------------------------------------------------------------------------- checking
 
 
@@ -325,7 +389,8 @@ def check_decision(decision: Decision, expected: Tally) -> None:
 
     (``RecordRejected`` with that code, wherever a decision is checked: a log, a bundle.)
     Fields are compared in a fixed order (proposal, charter, roster_size, roster_root,
-    ballots, ballots_root, counts, quorum_met, result, winner) and the first that differs is named.
+    ballots, ballots_root, delegated, delegations_root, counts, quorum_met, result, winner)
+    and the first that differs is named.
     """
     if not isinstance(decision, Decision):
         raise LocalProtocolError(f"decision must be a Decision body, got {_describe(decision)}")

@@ -22,6 +22,7 @@ from .bodies import (
     Decision,
     Flag,
     FlagReason,
+    Outcome,
     Proposal,
     ProposalKind,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "check_block_review",
     "check_carries_out",
     "check_decision_time",
+    "check_outcome",
     "check_provisional_block",
     "check_same_block",
     "check_window",
@@ -107,6 +109,17 @@ def check_carries_out(
         raise _reject("not_passed", f"{what} is '{decision.result}'")
     if proposal.kind not in kinds:
         raise _reject("wrong_reference", f"{what} decided a {proposal.kind.value} proposal")
+
+
+def check_outcome(outcome: Record, proposal: Record) -> None:
+    """An outcome is stated by the author of the proposal its decision closed (``not_author``).
+
+    A proposal the co-op's key put has no outcome statement: no member wrote it.
+    """
+    if not isinstance(outcome.body, Outcome):
+        raise LocalProtocolError(f"check_outcome takes an outcome, not a {outcome.type.value}")
+    if outcome.author != proposal.author:
+        raise _reject("not_author", "only the proposal's author states the outcome of its decision")
 
 
 def check_same_block(block: Block, proposal: Proposal) -> None:

@@ -30,11 +30,13 @@ from .bodies import (
     Body,
     Charter,
     Decision,
+    Delegation,
     FederationPolicy,
     Flag,
     MemberAdmit,
     MemberResign,
     MemberRevoke,
+    Outcome,
     Proposal,
     ProposalKind,
     Rating,
@@ -57,6 +59,7 @@ from .rules import (
     check_block_review,
     check_carries_out,
     check_decision_time,
+    check_outcome,
     check_provisional_block,
     check_same_block,
     check_window,
@@ -89,8 +92,8 @@ DEFAULT_MAX_SKEW_MS: Final = 5 * 60_000
 #: to keep every flag forever.
 BLOCK_BACKDATE_MS: Final = 60 * 60_000
 _T = TypeVar("_T")
-#: The version of :meth:`CoopState.snapshot`'s format.
-SNAPSHOT_VERSION: Final = 1
+#: The version of :meth:`CoopState.snapshot`'s format (2: with delegations).
+SNAPSHOT_VERSION: Final = 2
 #: A governance-only state forgets expired flags once the log's time is this far past them.
 _PRUNE_EVERY_MS: Final = DAY_MS
 
@@ -120,6 +123,8 @@ class ProposalInfo:
     roster: frozenset[str]
     ballots: tuple[Entry, ...]
     decision: Entry | None
+    #: The delegations in force when the proposal entered the log (governance.md §6).
+    delegations: tuple[Entry, ...] = ()
 
     @property
     def body(self) -> Proposal:
@@ -141,6 +146,7 @@ class ProposalInfo:
             proposal=self.entry.record,
             ballots=[b.record for b in self.ballots],
             now_ms=now_ms,
+            delegations=[d.record for d in self.delegations],
         )
 
 
@@ -151,6 +157,7 @@ class _Proposal:
     roster: frozenset[str]
     ballots: list[Entry] = field(default_factory=list)
     decision: Entry | None = None
+    delegations: tuple[Entry, ...] = ()
 
     def freeze(self) -> ProposalInfo:
         return ProposalInfo(
@@ -159,6 +166,7 @@ class _Proposal:
             roster=self.roster,
             ballots=tuple(self.ballots),
             decision=self.decision,
+            delegations=self.delegations,
         )
 
 
@@ -216,6 +224,7 @@ class CoopState:
         self._policy: Entry | None = None
         self._roles: dict[str, str] = {}
         self._resigned: dict[str, bytes] = {}  # member → their resignation not yet carried out
+        self._delegations: dict[str, Entry] = {}  # delegator → their delegation in force
 
     # ------------------------------------------------------------------ reading
 
@@ -260,6 +269,17 @@ class CoopState:
 
     def members(self) -> frozenset[str]:
         return frozenset(self._current)
+
+    def check_member(self, did: str) -> None:
+        """Return if ``did`` is a member now; else ``revoked`` (once one) or ``not_member``."""
+        if not self.is_member(did):
+            if did in self._intervals:
+                raise _reject("revoked", f"{did} is no longer a member of this co-op")
+            raise _reject("not_member", f"{did} is not a member of this co-op")
+
+    def delegations(self) -> dict[str, Entry]:
+        """Each member who delegates their vote now → their delegation (governance.md §6)."""
+        return dict(self._delegations)
 
     def roles(self) -> dict[str, str]:
         return dict(self._roles)
@@ -395,6 +415,7 @@ class CoopState:
                 roster=p.roster,
                 ballots=list(p.ballots),
                 decision=p.decision,
+                delegations=p.delegations,
             )
             for k, p in self._proposals.items()
         }
@@ -413,6 +434,7 @@ class CoopState:
         other._policy = self._policy
         other._roles = dict(self._roles)
         other._resigned = dict(self._resigned)
+        other._delegations = dict(self._delegations)
         return other
 
     # ------------------------------------------------------------------ snapshots
@@ -460,6 +482,7 @@ class CoopState:
                         sorted(p.roster),
                         [[b.index, b.record.raw] for b in p.ballots],
                         rid(p.decision),
+                        [[d.index, d.record.raw] for d in p.delegations],
                     ]
                     for pid, p in self._proposals.items()
                 ],
@@ -476,6 +499,9 @@ class CoopState:
                 "policy": rid(self._policy),
                 "roles": [[role, did] for role, did in self._roles.items()],
                 "resigned": [[did, r] for did, r in self._resigned.items()],
+                "delegations": [
+                    [did, [e.index, e.record.raw]] for did, e in self._delegations.items()
+                ],
             }
         )
 
@@ -528,6 +554,12 @@ class CoopState:
         """Return if ``record`` may be appended next; else raise ``RecordRejected``."""
         if record.coop != self.coop:
             raise _reject("wrong_coop", f"record is for co-op {record.coop}, this is {self.coop}")
+        if type(record.body).MEMBERS_ONLY:
+            raise _reject(
+                "members_only",
+                f"a {record.type.value} is for members only and never enters the public log "
+                "(spec/deliberation.md)",
+            )
         if self.entry(record.id) is not None:
             raise _reject("duplicate", "this record is already in the log")
         if now_ms is not None and abs(record.ts - now_ms) > self.max_skew_ms:
@@ -550,10 +582,7 @@ class CoopState:
         signer = type(record.body).SIGNER
         author = record.author
         if signer is Signer.MEMBER or (signer is Signer.MEMBER_OR_COOP and author != self.coop):
-            if not self.is_member(author):
-                if author in self._intervals:
-                    raise _reject("revoked", f"{author} is no longer a member of this co-op")
-                raise _reject("not_member", f"{author} is not a member of this co-op")
+            self.check_member(author)
         elif signer is Signer.APPLICANT:
             if self.is_member(author):
                 raise _reject("already_member", f"{author} is already a member")
@@ -565,6 +594,13 @@ class CoopState:
                     "not_requester_key",
                     f"{author} is not a key this co-op has bound to requester {body.requester}",
                 )
+
+    def cited(self, rid: bytes, rtype: RecordType | Iterable[RecordType], what: str) -> Entry:
+        """The entry a record cites as ``what``: ``unknown_reference`` or ``wrong_reference``.
+
+        A governance-only state must have been told about ``rid`` first (``lookups``).
+        """
+        return self._ref(rid, rtype, what)
 
     def _ref(self, rid: bytes, rtype: RecordType | Iterable[RecordType], what: str) -> Entry:
         e = self.entry(rid)
@@ -823,6 +859,31 @@ class CoopState:
         live = {self._entries[f].record.author for f in block.flags if f not in self._retracted}
         return len(live) < charter.block_rule.flags
 
+    def _check_outcome(self, record: Record, now_ms: int | None) -> None:
+        body = record.body
+        assert isinstance(body, Outcome)
+        e = self._ref(body.decision, RecordType.DECISION, "decision")
+        decision = e.record.body
+        assert isinstance(decision, Decision)
+        check_outcome(record, self._proposals[decision.proposal].entry.record)
+
+    def _check_delegation(self, record: Record, now_ms: int | None) -> None:
+        body = record.body
+        assert isinstance(body, Delegation)
+        _, charter = self._charter_or_reject()
+        if not charter.delegation:
+            raise _reject(
+                "delegation_not_allowed", "the charter does not let members delegate their vote"
+            )
+        if body.to is None:
+            if record.author not in self._delegations:
+                raise _reject("not_delegating", "there is no delegation in force to end")
+            return
+        if body.to == record.author:
+            raise _reject("self_delegation", "a member does not delegate to themselves")
+        if not self.is_member(body.to):
+            raise _reject("not_member", f"{body.to} is not a member; a delegate is")
+
     def _check_policy(self, record: Record, now_ms: int | None) -> None:
         body = record.body
         assert isinstance(body, FederationPolicy)
@@ -908,6 +969,9 @@ class CoopState:
             self._charters[record.id] = entry
             if body.decision is not None:
                 self._consumed.add(body.decision)
+            if not body.delegation:
+                # A co-op that stops delegation ends every delegation: none comes back later.
+                self._delegations.clear()
         elif isinstance(body, MemberAdmit):
             self._intervals.setdefault(body.member, []).append([entry.index, None])
             self._current.add(body.member)
@@ -926,6 +990,10 @@ class CoopState:
             for role, holder in list(self._roles.items()):
                 if holder == body.member:
                     del self._roles[role]
+            # A delegation is between members: it ends when either of them leaves.
+            for delegator, e in list(self._delegations.items()):
+                if delegator == body.member or _delegate(e.record) == body.member:
+                    del self._delegations[delegator]
         elif isinstance(body, RoleAssign):
             self._roles[body.role] = body.member
             self._consumed.add(body.decision)
@@ -951,7 +1019,10 @@ class CoopState:
         elif isinstance(body, Proposal):
             assert self._charter is not None
             self._proposals[record.id] = _Proposal(
-                entry=entry, charter_id=self._charter.record.id, roster=frozenset(self._current)
+                entry=entry,
+                charter_id=self._charter.record.id,
+                roster=frozenset(self._current),
+                delegations=tuple(sorted(self._delegations.values(), key=lambda e: e.record.id)),
             )
         elif isinstance(body, Ballot):
             self._proposals[body.proposal].ballots.append(entry)
@@ -960,6 +1031,7 @@ class CoopState:
             decided.decision = entry
             if not self.keep_all:
                 decided.ballots = []  # a decided proposal takes no more ballots
+                decided.delegations = ()
         elif isinstance(body, Block):
             self._blocks[body.requester] = entry
             self._cited_flags.update(body.flags)
@@ -971,6 +1043,11 @@ class CoopState:
                 self._consumed.add(body.decision)
         elif isinstance(body, FederationPolicy):
             self._policy = entry
+        elif isinstance(body, Delegation):
+            if body.to is None:
+                del self._delegations[record.author]
+            else:
+                self._delegations[record.author] = entry
         return entry
 
     # ------------------------------------------------------------------ governance at work
@@ -1109,6 +1186,12 @@ def batchable_prefix(records: Sequence[Record]) -> int:
     return len(records)
 
 
+def _delegate(record: Record) -> str | None:
+    body = record.body
+    assert isinstance(body, Delegation)
+    return body.to
+
+
 def _flag(record: Record) -> Flag:
     body = record.body
     assert isinstance(body, Flag)
@@ -1130,6 +1213,7 @@ class _Restore:
             "expiring", "cited_expired", "intervals", "current", "proposals", "consumed",
             "invites_used", "blocks", "cited_flags", "flags", "flags_until", "flags_last",
             "retracted", "requester_keys", "aliases", "policy", "roles", "resigned",
+            "delegations",
         }
     )  # fmt: skip
 
@@ -1174,7 +1258,7 @@ class _Restore:
             ]
         st._current = set(self._texts("current"))
         for item in _of(list, m["proposals"], "proposals"):
-            pid, charter_id, roster, ballots, decision = _tuple(item, 5, "proposals")
+            pid, charter_id, roster, ballots, decision, dels = _tuple(item, 6, "proposals")
             p = _Proposal(
                 entry=self._get(pid, RecordType.PROPOSAL, "proposals"),
                 charter_id=self._get(charter_id, RecordType.CHARTER, "proposals").record.id,
@@ -1184,6 +1268,10 @@ class _Restore:
                     for i, r in (_pair(b, "ballots") for b in _of(list, ballots, "ballots"))
                 ],
                 decision=self._opt(decision, RecordType.DECISION, "proposals"),
+                delegations=tuple(
+                    self._entry(i, r, "delegations", RecordType.DELEGATION)
+                    for i, r in (_pair(d, "delegations") for d in _of(list, dels, "delegations"))
+                ),
             )
             st._proposals[p.entry.record.id] = p
         st._consumed = set(self._digests("consumed"))
@@ -1211,6 +1299,11 @@ class _Restore:
         for did, rid in self._pairs("resigned"):
             resignation = self._get(rid, RecordType.MEMBER_RESIGN, "resigned")
             st._resigned[_of(str, did, "resigned")] = resignation.record.id
+        for did, held in self._pairs("delegations"):
+            e = self._entry(*_pair(held, "delegations"), "delegations", RecordType.DELEGATION)
+            if e.record.author != did or _delegate(e.record) is None:
+                raise _bad("delegations: each is its delegator's, naming a delegate")
+            st._delegations[_of(str, did, "delegations")] = e
 
     def _pairs(self, name: str) -> list[tuple[object, object]]:
         return [_pair(x, name) for x in _of(list, self.m[name], name)]
@@ -1221,7 +1314,9 @@ class _Restore:
     def _texts(self, name: str) -> list[str]:
         return [_of(str, x, name) for x in _of(list, self.m[name], name)]
 
-    def _entry(self, index: object, raw: object, what: str) -> Entry:
+    def _entry(
+        self, index: object, raw: object, what: str, rtype: RecordType | None = None
+    ) -> Entry:
         i = _uint(index, what)
         if i >= self.state.size:
             raise _bad(f"{what}: entry {i} is beyond the log of {self.state.size}")
@@ -1229,6 +1324,8 @@ class _Restore:
         record = Record.from_bytes(_of(bytes, raw, what), verify=False)
         if record.coop != self.state.coop:
             raise _bad(f"{what}: entry {i} is another co-op's")
+        if rtype is not None and record.type is not rtype:
+            raise _bad(f"{what}: entry {i} is a {record.type.value}, not a {rtype.value}")
         return Entry(i, record)
 
     def _get(self, rid: object, rtype: RecordType, what: str) -> Entry:
@@ -1295,4 +1392,6 @@ _CHECKS = {
     RecordType.BLOCK: CoopState._check_block,
     RecordType.UNBLOCK: CoopState._check_unblock,
     RecordType.FEDERATION_POLICY: CoopState._check_policy,
+    RecordType.OUTCOME: CoopState._check_outcome,
+    RecordType.DELEGATION: CoopState._check_delegation,
 }

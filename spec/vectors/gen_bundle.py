@@ -12,6 +12,7 @@ whose checkpoint the co-op's key signs anyway (:func:`hand_bundle`).
 from __future__ import annotations
 
 import base64
+import copy
 import dataclasses
 import hashlib
 from typing import Any
@@ -25,11 +26,13 @@ from coopfed.protocol.bodies import (
     BlockRule,
     Charter,
     Decision,
+    Delegation,
     Flag,
     FlagReason,
     MemberAdmit,
     MemberResign,
     MemberRevoke,
+    Outcome,
     Proposal,
     ProposalKind,
     Rating,
@@ -233,6 +236,7 @@ def valid_cases(log: Log, ids: dict[str, Record], note: bytes, other: Log) -> li
             "subject": v.subject.hex(),
             "checkpoint_size": v.checkpoint_size,
             "witnesses": list(v.witnesses),
+            "outcome": v.outcome,
         }
         out.append(case)
     for name, data, keys in witness_cases(log, ids, other)[0]:
@@ -244,6 +248,7 @@ def valid_cases(log: Log, ids: dict[str, Record], note: bytes, other: Log) -> li
             "subject": v.subject.hex(),
             "checkpoint_size": v.checkpoint_size,
             "witnesses": list(v.witnesses),
+            "outcome": v.outcome,
         }
         out.append(case)
     return out
@@ -1089,10 +1094,132 @@ def witness_cases(log: Log, ids: dict[str, Record], other: Log) -> tuple[list[An
     return valid, invalid
 
 
+# --------------------------------------------------------------------------- delegation and
+# outcome statements (bundles.md §4 steps 9.6–9.8)
+
+
+def delegating_log() -> tuple[Log, dict[str, Record]]:
+    """A co-op whose charter allows delegation: bo's vote goes to ana; cy's to bo is unused.
+
+    ana (yes) and dee (no) vote; bo, who delegated to ana, counts as yes; cy delegated to bo,
+    who cast no ballot, so cy counts as nothing (one level). ana then states the outcome.
+    """
+    log = Log("delegating-coop")
+    log.add(log.key, dataclasses.replace(CHARTER, name="Vector Delegating Co-op", delegation=True))
+    for m in (*MEMBERS, "dee"):
+        log.add(log.key, MemberAdmit(member=identity(m).did, via="founder"))
+    used = log.add(identity("bo"), Delegation(to=identity("ana").did))
+    unused = log.add(identity("cy"), Delegation(to=identity("bo").did))
+    prop = log.add(
+        identity("ana"),
+        Proposal(kind=ProposalKind.BLOCK, pitch="Block A1EXAMPLE: pays $3/hour",
+                 opens=log.now, closes=log.now + HOUR, requester=REQ,
+                 reason=FlagReason.UNDERPAID),
+    )  # fmt: skip
+    log.now += MINUTE
+    for who, choice in (("ana", "yes"), ("dee", "no")):
+        log.add(identity(who), Ballot(proposal=prop.id, choice=choice))
+        log.now += MINUTE
+    log.now = prop.ts + HOUR + MINUTE
+    decision, _ = log.govern()
+    assert isinstance(decision.body, Decision) and decision.body.delegated == 1
+    log.now += MINUTE
+    outcome = log.add(identity("ana"), Outcome(decision=decision.id, text="Blocked for a year."))
+    return log, {"used": used, "unused": unused, "proposal": prop, "decision": decision,
+                 "outcome": outcome}  # fmt: skip
+
+
+def delegation_cases(plain: Log, plain_ids: dict[str, Record]) -> tuple[list[Any], list[Any]]:
+    """Bundles of a decision with a vote cast by delegation and an outcome, and faults in them."""
+    log, ids = delegating_log()
+    dec = build(log, "decision", ids["decision"].id, log.cosigned())
+    n = len(log.records)
+    indices = [e.index for e in dec.entries]
+    at = {r.id: i for i, r in enumerate(log.records)}
+    later = log.records[-1].ts + MINUTE
+    decision = ids["decision"]
+
+    def signed(who: str, body: Any, ts: int = later) -> bytes:
+        return sign_record(identity(who), coop=log.key.did, ts=ts, body=body).raw
+
+    def plus(*extra: bytes, drop: tuple[Record, ...] = (), add: tuple[Record, ...] = ()) -> Bundle:
+        keep = [i for i in indices if log.records[i] not in drop] + [at[r.id] for r in add]
+        return hand_bundle(log, list(extra), [*keep, *range(n, n + len(extra))],
+                           kind="decision", subject=decision.id, roster=dec.roster)  # fmt: skip
+
+    before = ids["proposal"].ts - MINUTE
+    # An outcome at an index below its decision's: the co-op's key signs such a tree anyway.
+    swapped = copy.copy(log)
+    swapped.records = [r for r in log.records if r is not ids["outcome"]]
+    swapped.records.insert(at[decision.id], ids["outcome"])
+    early = [i if i < at[decision.id] else i + 1 for i in indices if i != at[ids["outcome"].id]]
+    early.append(at[decision.id])
+    p_plain = build(plain, "decision", plain_ids["decision"].id, plain.cosigned())
+    valid = [("decision with a vote cast by delegation, and its outcome", dec)]
+    invalid = [
+        ("delegation left out", "the delegation that cast bo's vote is not in the bundle: the "
+         "recount gives one yes fewer", plus(drop=(ids["used"],)), "decision_mismatch"),
+        ("delegation that cast no vote", "cy's delegation to bo, who did not vote, is included",
+         plus(add=(ids["unused"],)), "unused_entry"),
+        ("delegation under a charter without it",
+         "a delegation in a co-op whose charter has no delegation counts for nothing",
+         hand_bundle(plain, [sign_record(identity("cy"), coop=plain.key.did, ts=later,
+                                         body=Delegation(to=identity("ana").did)).raw],
+                     [e.index for e in p_plain.entries] + [len(plain.records)],
+                     kind="decision", subject=plain_ids["decision"].id, roster=p_plain.roster),
+         "unused_entry"),
+        ("an ended delegation", "a delegation without a delegate is never in force",
+         plus(signed("cy", Delegation(), before)), "bad_delegation"),
+        ("two delegations by one member", "bo's second delegation to ana, signed later",
+         plus(signed("bo", Delegation(to=identity("ana").did), before)), "bad_delegation"),
+        ("delegation after the proposal",
+         "dee delegates to ana after the proposal entered the log (included, at a later index)",
+         plus(signed("dee", Delegation(to=identity("ana").did)), drop=(ids["used"],)),
+         "wrong_order"),
+        ("outcome by another member", "bo, who did not put the proposal, states an outcome",
+         plus(signed("bo", Outcome(decision=decision.id, text="Done.")),
+              drop=(ids["outcome"],)), "not_author"),
+        ("two outcomes", "ana's later outcome as well as her first",
+         plus(signed("ana", Outcome(decision=decision.id, text="Blocked; they were told."))),
+         "extra_outcome"),
+        ("outcome before its decision",
+         "the outcome sits at an index below the decision it states the outcome of",
+         hand_bundle(swapped, [], early, kind="decision", subject=decision.id,
+                     roster=dec.roster), "wrong_order"),
+    ]  # fmt: skip
+    valid_out = []
+    for name, b in valid:
+        case = {"name": name, "bundle": b.to_bytes().hex(), **trust((), 0)}
+        v = verify_case(case)
+        assert v.outcome == "Blocked for a year."
+        case["expected"] = {
+            "kind": v.kind,
+            "coop": v.coop,
+            "subject": v.subject.hex(),
+            "checkpoint_size": v.checkpoint_size,
+            "witnesses": list(v.witnesses),
+            "outcome": v.outcome,
+        }
+        valid_out.append(case)
+    invalid_out = []
+    for name, description, b, code in invalid:
+        case = {"name": name, "description": description, "bundle": b.to_bytes().hex(),
+                **trust((), 0), "code": code}  # fmt: skip
+        try:
+            verify_case(case)
+        except BundleError as exc:
+            assert exc.code == code, (name, exc.code, exc.message)
+        else:
+            raise AssertionError(f"invalid case {name!r} verifies")
+        invalid_out.append(case)
+    return valid_out, invalid_out
+
+
 def generate() -> dict[str, Any]:
     log, ids = write_log("coop")
     other, other_ids = write_log("other-coop")
     note = log.cosigned()
+    delegating_valid, delegating_invalid = delegation_cases(log, ids)
     return {
         "provenance": {
             "generator": "spec/vectors/gen_bundle.py",
@@ -1113,6 +1240,6 @@ def generate() -> dict[str, Any]:
         },
         "witnesses": {name: vkey(name) for name in (*WITNESSES, UNTRUSTED)},
         "witness_coops": {did: witness_verifier(did).to_vkey() for did in (other.key.did,)},
-        "valid": valid_cases(log, ids, note, other),
-        "invalid": invalid_cases(log, ids, note, other, other_ids),
+        "valid": valid_cases(log, ids, note, other) + delegating_valid,
+        "invalid": invalid_cases(log, ids, note, other, other_ids) + delegating_invalid,
     }

@@ -18,6 +18,7 @@ from coopfed.protocol.bodies import (
     BlockRule,
     Charter,
     Decision,
+    Delegation,
     Flag,
     FlagReason,
     Proposal,
@@ -73,6 +74,8 @@ def charter_body(**changes: Any) -> Charter:
 
 CHARTER_BODY = charter_body()
 CHARTER = sign_record(COOP, coop=COOP.did, ts=T0, body=CHARTER_BODY)
+#: The same rules with delegation allowed (governance.md §6).
+DELEGATING = sign_record(COOP, coop=COOP.did, ts=T0 + 2, body=charter_body(delegation=True))
 
 
 def roster(n: int) -> list[str]:
@@ -136,11 +139,18 @@ def tally_json(t: Tally) -> dict[str, Any]:
         "winner": t.winner,
         "closed": t.closed,
         "ignored": [[i.hex(), r] for i, r in t.ignored],
+        "delegated": hexes(t.delegated),
+        "delegations_root": None if t.delegations_root is None else t.delegations_root.hex(),
     }
 
 
 def inputs(
-    charter: Record, members: list[str], prop: Record, ballots: list[Record], now_ms: int
+    charter: Record,
+    members: list[str],
+    prop: Record,
+    ballots: list[Record],
+    now_ms: int,
+    delegations: list[Record] | None = None,
 ) -> dict[str, Any]:
     return {
         "charter": charter.raw.hex(),
@@ -148,8 +158,15 @@ def inputs(
         "roster": members,
         "proposal": prop.raw.hex(),
         "ballots": [b.raw.hex() for b in ballots],
+        "delegations": [d.raw.hex() for d in delegations or []],
         "now_ms": now_ms,
     }
+
+
+def delegation(who: SigningIdentity, to: SigningIdentity | None, at: int = OPENS - 2000) -> Record:
+    """``who`` delegates to ``to`` (None: ends their delegation) before the proposal."""
+    body = Delegation(to=None if to is None else to.did)
+    return sign_record(who, coop=COOP.did, ts=at, body=body)
 
 
 def run(case: dict[str, Any]) -> Tally:
@@ -162,6 +179,7 @@ def run(case: dict[str, Any]) -> Tally:
         proposal=Record.from_bytes(bytes.fromhex(case["proposal"])),
         ballots=[Record.from_bytes(bytes.fromhex(b)) for b in case["ballots"]],
         now_ms=case["now_ms"],
+        delegations=[Record.from_bytes(bytes.fromhex(d)) for d in case["delegations"]],
     )
 
 
@@ -390,6 +408,7 @@ def tally_cases() -> list[dict[str, Any]]:
             inputs(CHARTER, roster(3), block, [], after),
             {"result": "no_quorum", "counted": [], "ballots_root": hashlib.sha256(b"").hexdigest()},
         ),
+        *delegation_cases(block, elect, after),
     ]
     out = []
     for name, description, case, want in cases:
@@ -409,6 +428,146 @@ def tally_cases() -> list[dict[str, Any]]:
             entry["decision"] = decision_record(t.to_decision()).raw.hex()
         out.append(entry)
     return out
+
+
+def delegation_cases(
+    block: Record, elect: Record, after: int
+) -> list[tuple[str, str, dict[str, Any], dict[str, Any]]]:
+    """Tallies under a charter that allows delegation (governance.md §6)."""
+    m = MEMBERS
+    c1, c2, c3 = candidates()
+    empty = hashlib.sha256(b"").hexdigest()
+    to_m0 = [delegation(m[2], m[0]), delegation(m[3], m[0])]
+    return [
+        (
+            "delegation: allowed, none given",
+            "the decision states 0 votes cast by delegation and the empty root",
+            inputs(DELEGATING, roster(5), block, votes(block, "yes", "no"), after),
+            {"result": "rejected", "delegated": [], "delegations_root": empty},
+        ),
+        (
+            "delegation: delegators who did not vote count as their delegate",
+            "m0 yes, m1 no; m2 and m3 delegate to m0 and do not vote: 3 yes, 1 no",
+            inputs(DELEGATING, roster(5), block, votes(block, "yes", "no"), after, to_m0),
+            {
+                "result": "passed",
+                "counts": {"abstain": 0, "no": 1, "yes": 3},
+                "delegated": sorted(d.id.hex() for d in to_m0),
+            },
+        ),
+        (
+            "delegation: a delegator's own ballot counts instead",
+            "m2 delegates to m0 but votes no: m2's own ballot counts, the delegation casts nothing",
+            inputs(DELEGATING, roster(5), block, votes(block, "yes", "no", "no"), after, to_m0[:1]),
+            {"result": "rejected", "counts": {"abstain": 0, "no": 2, "yes": 1}, "delegated": []},
+        ),
+        (
+            "delegation: a delegate who did not vote casts nothing",
+            "m2 delegates to m3, who does not vote",
+            inputs(
+                DELEGATING,
+                roster(5),
+                block,
+                votes(block, "yes", "no"),
+                after,
+                [delegation(m[2], m[3])],
+            ),
+            {"counts": {"abstain": 0, "no": 1, "yes": 1}, "delegated": []},
+        ),
+        (
+            "delegation: one level, no chains",
+            "m1 delegates to m0 (who votes yes), m2 to m1 (who cast no ballot): m1 counts as "
+            "yes, m2 counts as nothing",
+            inputs(
+                DELEGATING,
+                roster(5),
+                block,
+                votes(block, "yes"),
+                after,
+                [delegation(m[1], m[0]), delegation(m[2], m[1])],
+            ),
+            {"counts": {"abstain": 0, "no": 0, "yes": 2}, "quorum_met": True},
+        ),
+        (
+            "delegation: votes cast by delegation make the quorum",
+            "30% of 7 is 3: one ballot and two delegated votes",
+            inputs(
+                DELEGATING,
+                roster(7),
+                block,
+                votes(block, "yes"),
+                after,
+                [delegation(m[1], m[0]), delegation(m[2], m[0])],
+            ),
+            {"result": "passed", "quorum_needed": 3, "quorum_met": True},
+        ),
+        (
+            "delegation: the delegate's counted ballot, not a superseded one",
+            "m0 votes yes then no; m1 delegates to m0: 2 no",
+            inputs(
+                DELEGATING,
+                roster(5),
+                block,
+                [ballot(block, m[0], "yes", OPENS + 10), ballot(block, m[0], "no", OPENS + 20)],
+                after,
+                [delegation(m[1], m[0])],
+            ),
+            {"result": "rejected", "counts": {"abstain": 0, "no": 2, "yes": 0}},
+        ),
+        (
+            "delegation: an abstaining delegate",
+            "m0 abstains; m1 and m2 delegate to m0: 3 abstentions make the quorum",
+            inputs(
+                DELEGATING,
+                roster(7),
+                block,
+                votes(block, "abstain"),
+                after,
+                [delegation(m[1], m[0]), delegation(m[2], m[0])],
+            ),
+            {"result": "rejected", "quorum_met": True, "counts": {"abstain": 3, "no": 0, "yes": 0}},
+        ),
+        (
+            "delegation: in an election",
+            "m0 votes for c2 and m1 for c1; m4 and m5 delegate to m0: c2 is elected",
+            inputs(
+                DELEGATING,
+                roster(6),
+                elect,
+                votes(elect, c2, c1),
+                after,
+                [delegation(m[4], m[0]), delegation(m[5], m[0])],
+            ),
+            {"result": "elected", "winner": c2, "counts": {c1: 1, c2: 3, c3: 0, "abstain": 0}},
+        ),
+        (
+            "delegation: off the roster",
+            "m2 delegates to the outsider, the outsider to m0: neither delegation has both "
+            "ends on the roster",
+            inputs(
+                DELEGATING,
+                roster(5),
+                block,
+                votes(block, "yes", "no"),
+                after,
+                [delegation(m[2], OUTSIDER), delegation(OUTSIDER, m[0])],
+            ),
+            {"counts": {"abstain": 0, "no": 1, "yes": 1}, "delegated": []},
+        ),
+        (
+            "delegation: live counts while open",
+            "delegated votes count in an open tally too",
+            inputs(
+                DELEGATING,
+                roster(5),
+                block,
+                votes(block, "no"),
+                CLOSES - 1,
+                [delegation(m[1], m[0])],
+            ),
+            {"result": "open", "counts": {"abstain": 0, "no": 2, "yes": 0}},
+        ),
+    ]
 
 
 # --------------------------------------------------------------------------- invalid cases
@@ -474,6 +633,65 @@ def invalid_cases() -> list[dict[str, Any]]:
             "field": "winner",
         }
     )
+    dbase = inputs(DELEGATING, roster(5), block, votes(block, "yes", "no"), after,
+                   [delegation(MEMBERS[2], MEMBERS[0])])  # fmt: skip
+    good_d = run(dbase).to_decision()
+    for name, field, decision in (
+        (
+            "decision leaving out a vote cast by delegation",
+            "delegated",
+            mutated(good_d, delegated=0, counts=(("abstain", 0), ("no", 1), ("yes", 1))),
+        ),
+        (
+            "decision naming other delegations",
+            "delegations_root",
+            mutated(good_d, delegations_root=other),
+        ),
+        (
+            "decision without delegation under a charter with it",
+            "delegated",
+            mutated(
+                good_d,
+                delegated=None,
+                delegations_root=None,
+                counts=(("abstain", 0), ("no", 1), ("yes", 1)),
+            ),
+        ),
+    ):
+        out.append(
+            {
+                "function": "check_decision",
+                "name": name,
+                **dbase,
+                "decision": decision_record(decision).raw.hex(),
+                "error": "RecordRejected",
+                "code": "decision_mismatch",
+                "field": field,
+            }
+        )
+    for name, case in (
+        (
+            "delegations under a charter without delegation",
+            dict(dbase, charter=CHARTER.raw.hex(), charter_id=CHARTER.id.hex()),
+        ),
+        (
+            "two delegations by one member",
+            dict(
+                dbase,
+                delegations=[delegation(MEMBERS[2], x).raw.hex() for x in (MEMBERS[0], MEMBERS[1])],
+            ),
+        ),
+        (
+            "a delegation that ends one is never in force",
+            dict(dbase, delegations=[delegation(MEMBERS[2], None).raw.hex()]),
+        ),
+        (
+            "a delegation is not a ballot",
+            dict(dbase, delegations=[votes(block, "yes")[0].raw.hex()]),
+        ),
+    ):
+        out.append({"function": "tally", "name": name, **case, "error": "LocalProtocolError",
+                    "code": "local_error"})  # fmt: skip
     early = dict(base, now_ms=CLOSES - 1)
     out.append(
         {

@@ -824,6 +824,67 @@ def valid_records(book: Book) -> None:
         {"requester": REQ, "text": "Paid late twice.\n\tBoth times without a word."},
         t + 3,
     )
+    deliberation_records(book)
+
+
+def deliberation_records(book: Book) -> None:
+    """Comments (members-only), outcome statements and delegations (issue 15)."""
+    t = T0 + 70 * DAY
+    p_block = book.ids["proposal: block"]
+    ballot = book.ids["ballot: yes on the block (member1)"]
+    d_block = book.ids["decision: passed (a block)"]
+    first = book.add(
+        "comment: on a proposal",
+        M2,
+        "comment",
+        {"proposal": p_block, "text": "They rejected my last two batches without a word."},
+        t,
+        refs=(p_block,),
+    )
+    book.add(
+        "comment: a reply (parent names a comment)",
+        M3,
+        "comment",
+        {"parent": first, "proposal": p_block, "text": "Same here, in March.\nTwice."},
+        t + 1,
+        refs=(p_block,),
+    )
+    book.add(
+        "comment: the reason for a ballot",
+        M1,
+        "comment",
+        {"ballot": ballot, "proposal": p_block, "text": "Their pay is under half our minimum."},
+        t + 2,
+        refs=(p_block, ballot),
+    )
+    book.add(
+        "outcome: the proposer states what came of it",
+        M1,
+        "outcome",
+        {"decision": d_block, "text": "Blocked for a year; we will ask them to raise pay."},
+        t + 3,
+        refs=(d_block,),
+    )
+    book.add("delegation: to a member", M4, "delegation", {"to": M1.did}, t + 4)
+    book.add("delegation: ended (no to)", M4, "delegation", {}, t + 5)
+    book.add(
+        "charter: delegation allowed",
+        COOP,
+        "charter",
+        charter_rules(delegation=True, name="Delegating Co-op"),
+        t + 6,
+    )
+    body = decision_body(p_block, book.ids["charter: the founding charter"], "passed",
+                         {"abstain": 0, "no": 0, "yes": 4}, [ballot], 5)  # fmt: skip
+    body.update(delegated=3, delegations_root=rfc6962_root([sha(b"d1"), sha(b"d2"), sha(b"d3")]))
+    book.add(
+        "decision: with votes cast by delegation",
+        COOP,
+        "decision",
+        body,
+        t + 7,
+        refs=(p_block, book.ids["charter: the founding charter"]),
+    )
 
 
 def sized_policy(target: int, ts: int) -> tuple[dict[str, Any], bytes]:
@@ -1128,6 +1189,20 @@ def invalid_records(book: Book) -> None:
         {"requester": REQ, "text": "Hello."},
     )
 
+    book.bad_body(
+        "wrong signer: an outcome signed by the co-op key",
+        COOP,
+        "outcome",
+        {"decision": sha(b"d"), "text": "Done."},
+    )
+    book.bad_body(
+        "wrong signer: a comment signed by the co-op key",
+        COOP,
+        "comment",
+        {"proposal": sha(b"p"), "text": "Hello."},
+    )
+    book.bad_body("wrong signer: a delegation signed by the co-op key", COOP, "delegation", {})
+
     # --- oversized
     _, raw = sized_policy(MAX_RECORD_SIZE + 1, T0 + 60 * DAY + 2)
     book.bad(
@@ -1386,6 +1461,13 @@ def invalid_records(book: Book) -> None:
 
     # --- body schema: one encoding per value
     rb("optional field given as nil", {"recommend": True, "requester": REQ, "text": None})
+    book.bad_body(
+        "charter delegation given as false (omit it)",
+        COOP,
+        "charter",
+        charter_rules(delegation=False),
+    )
+    book.bad_body("delegation to given as nil (omit it)", M1, "delegation", {"to": None})
     book.bad_body(
         "drafts given as false (omit it)",
         COOP,
@@ -1685,6 +1767,41 @@ def invalid_records(book: Book) -> None:
         "decision",
         decision_body(sha(b"p"), sha(b"c"), "passed", {"yes": 1}, [sha(b"b")], 3, winner=M1.did),
     )
+    book.bad_body(
+        "decision counts do not add up to ballots plus delegated",
+        COOP,
+        "decision",
+        {
+            **decision_body(sha(b"p"), sha(b"c"), "passed", {"yes": 2}, [sha(b"b")], 3),
+            "delegated": 2,
+            "delegations_root": sha(b"r"),
+        },
+    )
+    book.bad_body(
+        "decision delegated without delegations_root",
+        COOP,
+        "decision",
+        {
+            **decision_body(sha(b"p"), sha(b"c"), "passed", {"yes": 2}, [sha(b"b")], 3),
+            "delegated": 1,
+        },
+    )
+    book.bad_body(
+        "comment both replying and giving a ballot's reason",
+        M1,
+        "comment",
+        {"ballot": sha(b"b"), "parent": sha(b"c"), "proposal": sha(b"p"), "text": "Both."},
+    )
+    book.bad_body("comment without text", M1, "comment", {"proposal": sha(b"p")})
+    book.bad_body("comment with empty text", M1, "comment", {"proposal": sha(b"p"), "text": ""})
+    book.bad_body(
+        "comment of 4001 characters",
+        M1,
+        "comment",
+        {"proposal": sha(b"p"), "text": "x" * 4001},
+    )
+    book.bad_body("outcome without a decision", M1, "outcome", {"text": "Done."})
+    book.bad_body("delegation to something not a did:key", M1, "delegation", {"to": "brave_otter"})
     book.bad_body(
         "block with both decision and flags",
         COOP,

@@ -24,7 +24,9 @@ from coopfed.protocol.bodies import (
     BlockRule,
     Body,
     Charter,
+    Comment,
     Decision,
+    Delegation,
     FederationPolicy,
     Flag,
     FlagReason,
@@ -33,6 +35,7 @@ from coopfed.protocol.bodies import (
     MemberApply,
     MemberResign,
     MemberRevoke,
+    Outcome,
     Proposal,
     ProposalKind,
     Rating,
@@ -68,7 +71,8 @@ CODES = (
     "already_retracted", "bad_window", "unknown_role", "not_blocked", "voting_closed",
     "not_eligible", "bad_choice", "voting_not_open", "already_decided", "voting_open",
     "decision_mismatch", "bad_review", "already_blocked", "backdated", "flags_mismatch",
-    "too_early", "still_flagged", "bad_policy", "invalid_record",
+    "too_early", "still_flagged", "bad_policy", "members_only", "delegation_not_allowed",
+    "self_delegation", "not_delegating", "invalid_record",
 )  # fmt: skip
 
 
@@ -85,7 +89,9 @@ def fake_id(label: str) -> bytes:
     return hashlib.sha256(b"coopfed/vectors/state/no-such-record/" + label.encode()).digest()
 
 
-def charter(admission: str, *, name: str = "Vector Day Shift Co-op") -> Charter:
+def charter(
+    admission: str, *, name: str = "Vector Day Shift Co-op", delegation: bool = False
+) -> Charter:
     return Charter(
         name=name,
         quorum_pct=50,
@@ -98,6 +104,7 @@ def charter(admission: str, *, name: str = "Vector Day Shift Co-op") -> Charter:
         min_pay_cents=1200,
         admission=admission,
         roles=("coordinator",),
+        delegation=delegation,
     )
 
 
@@ -364,7 +371,7 @@ def _fields(c: Charter) -> dict[str, Any]:
         name: getattr(c, name)
         for name in (
             "name", "quorum_pct", "pass_pct", "amend_pct", "min_window_ms", "max_window_ms",
-            "idea_up", "block_rule", "min_pay_cents", "admission", "roles",
+            "idea_up", "block_rule", "min_pay_cents", "admission", "roles", "delegation",
         )
     }  # fmt: skip
 
@@ -530,7 +537,7 @@ def _decision_fields(d: Decision) -> dict[str, Any]:
         name: getattr(d, name)
         for name in (
             "proposal", "result", "counts", "quorum_met", "charter", "roster_size",
-            "roster_root", "ballots", "ballots_root", "winner",
+            "roster_root", "ballots", "ballots_root", "winner", "delegated", "delegations_root",
         )
     }  # fmt: skip
 
@@ -683,8 +690,90 @@ def amended_rule() -> Log:
     return log
 
 
+# --------------------------------------------------------------------------- log 6
+
+
+def delegations() -> Log:
+    log = Log(
+        "delegations",
+        "Delegated votes under a charter that allows them (one level, in force when the "
+        "proposal entered the log), outcome statements, and a members-only comment the log "
+        "refuses.",
+    )
+    founding = charter("invite", name="Vector Delegating Co-op", delegation=True)
+    log.ok("coop", founding, "the founding charter allows delegation")
+    for name in ("ana", "bo", "cy", "dee"):
+        log.ok("coop", MemberAdmit(member=did(name), via="founder"), f"founder {name}")
+
+    def to(name: str | None) -> Delegation:
+        return Delegation(to=None if name is None else did(name))
+
+    log.add("bo", to("bo"), "self_delegation", "bo delegates to bo")
+    log.add("bo", to("fay"), "not_member", "a delegate is a member")
+    log.add("cy", to(None), "not_delegating", "cy ends a delegation she never made")
+    log.ok("bo", to("ana"), "bo delegates to ana")
+    log.ok("dee", to("bo"), "dee delegates to bo")
+    log.ok("cy", to("dee"), "cy delegates to dee")
+    log.ok("cy", to(None), "cy ends her delegation")
+    block = log.ok("ana", Proposal(kind=ProposalKind.BLOCK, pitch="Block a scam", opens=log.now,
+                                   closes=log.now + HOUR, requester=REQ, reason=FlagReason.SCAM),
+                   "a proposal: bo -> ana and dee -> bo are in force")  # fmt: skip
+    log.add("ana", Comment(proposal=block.id, text="They never paid me."), "members_only",
+            "a comment is members-only: the public log never holds one")  # fmt: skip
+    log.ok("dee", to("ana"), "dee now delegates to ana: the proposal keeps dee -> bo")
+    log.ok("ana", Ballot(proposal=block.id, choice="yes"), "ana: yes")
+    log.ok("cy", Ballot(proposal=block.id, choice="no"), "cy: no")
+    bbody = block.body
+    assert isinstance(bbody, Proposal)
+    log.now = bbody.closes
+    (due,) = log.due(["decision"], "bo counts as ana (yes); dee's delegate bo cast no ballot, "
+                     "so dee counts as nothing (one level): 2 yes, 1 no")  # fmt: skip
+    assert isinstance(due, Decision) and due.delegated == 1 and dict(due.counts)["yes"] == 2
+    log.add("coop", Decision(**{**_decision_fields(due), "delegated": 0,
+                                "counts": (("abstain", 0), ("no", 1), ("yes", 1))}),
+            "decision_mismatch", "a decision leaving out the vote cast by delegation")  # fmt: skip
+    (d_block,) = log.govern(["decision"], "the co-op signs the tally")
+    log.govern(["block"], "the block the members passed")
+    log.add("bo", Outcome(decision=d_block.id, text="Blocked."), "not_author",
+            "only the proposal's author states the outcome")  # fmt: skip
+    log.add("ana", Outcome(decision=block.id, text="Blocked."), "wrong_reference",
+            "an outcome cites a decision, not a proposal")  # fmt: skip
+    log.add("ana", Outcome(decision=fake_id("d"), text="Blocked."), "unknown_reference",
+            "an outcome of a decision not in the log")  # fmt: skip
+    log.ok("ana", Outcome(decision=d_block.id, text="Blocked for a year."), "ana's outcome")
+    log.ok("ana", Outcome(decision=d_block.id, text="Blocked for a year; they were told."),
+           "a later outcome by the same author supersedes the first")  # fmt: skip
+    log.ok("ana", MemberResign(text="Leaving."), "ana resigns")
+    log.govern(["member.revoke"], "ana leaves: bo's and dee's delegations to her end with it")
+    log.ok("bo", to("cy"), "bo delegates to cy")
+    log.add("bo", to("ana"), "not_member", "ana has left: nobody delegates to her")
+    idea = log.ok("cy", Proposal(kind=ProposalKind.IDEA, pitch="A shared calculator",
+                                 opens=log.now, closes=log.now + HOUR),
+                  "an idea: bo -> cy is the only delegation in force")  # fmt: skip
+    log.ok("cy", Ballot(proposal=idea.id, choice="up"), "cy: up")
+    ibody = idea.body
+    assert isinstance(ibody, Proposal)
+    log.now = ibody.closes
+    (d_idea,) = log.govern(["decision"], "bo counts as cy: 2 up, not more than idea_up 2")
+    off = charter("invite", name="Vector Delegating Co-op")
+    amend = log.ok("cy", Proposal(kind=ProposalKind.AMEND, pitch="No more delegation",
+                                  opens=log.now, closes=log.now + HOUR, charter=off),
+                   "an amendment that ends delegation")  # fmt: skip
+    for name in ("bo", "cy", "dee"):
+        log.ok(name, Ballot(proposal=amend.id, choice="yes"), f"{name}: yes")
+    abody = amend.body
+    assert isinstance(abody, Proposal)
+    log.now = abody.closes
+    log.govern(["decision"], "3 of 3 yes: passed")
+    log.govern(["charter"], "the charter without delegation: every delegation ends")
+    log.add("bo", to("cy"), "delegation_not_allowed", "the charter no longer allows it")
+    log.add("bo", to(None), "delegation_not_allowed", "nor ending one: none is in force")
+    assert not log.state.delegations() and isinstance(d_idea.body, Decision)
+    return log
+
+
 def generate() -> dict[str, Any]:
-    logs = [membership(), votes(), empty(), blocks(), amended_rule()]
+    logs = [membership(), votes(), empty(), blocks(), amended_rule(), delegations()]
     seen = {s["code"] for log in logs for s in log.steps if s.get("verdict") == "reject"}
     missing = sorted(set(CODES) - seen)
     assert not missing, f"codes without a vector: {missing}"

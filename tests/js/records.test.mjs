@@ -22,7 +22,10 @@ const seedIndex = Object.fromEntries(vectors.identities.map((i) => [i.name, i.se
 const BINARY_FIELDS = new Set([
   "about",
   "application",
+  "ballot",
   "ballots_root",
+  "delegations_root",
+  "parent",
   "roster_root",
   "block",
   "charter",

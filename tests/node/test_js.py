@@ -127,6 +127,7 @@ def test_recordtypes_js_holds_the_body_classes_signer_rule() -> None:
         ("NOT_SIGNED_BY_COOP", {Signer.MEMBER, Signer.APPLICANT, Signer.REQUESTER}),
     ):
         assert set(lists[export]) == {t.value for t, c in BODY_TYPES.items() if c.SIGNER in signers}
+    assert lists["MEMBERS_ONLY"] == [t.value for t, c in BODY_TYPES.items() if c.MEMBERS_ONLY]
     # records.js takes them from there and keeps no list of its own.
     records_js = (JS_DIR / "records.js").read_text(encoding="utf-8")
     assert 'from "./recordtypes.js"' in records_js

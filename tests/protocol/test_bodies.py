@@ -10,6 +10,7 @@ from coopfed.protocol.bodies import (
     NOT_COOP_SIGNED_TYPES,
     REQUESTER_TYPES,
     RETRACTABLE_TYPES,
+    Comment,
     Decision,
     MemberAdmit,
     RecordType,
@@ -20,8 +21,14 @@ from coopfed.protocol.state import CoopState
 
 from .conftest import CHARTER, T0, key
 
-#: Digest fields that name no record of the log: the decision's tally commitments.
-NOT_CITING = {(Decision, "roster_root"), (Decision, "ballots_root")}
+#: Digest fields that name no record of the log: the decision's tally commitments, and the
+#: members-only comment a comment replies to.
+NOT_CITING = {
+    (Decision, "roster_root"),
+    (Decision, "ballots_root"),
+    (Decision, "delegations_root"),
+    (Comment, "parent"),
+}
 
 
 def test_every_digest_field_either_cites_a_record_or_is_known_not_to() -> None:

@@ -23,11 +23,13 @@ from coopfed.protocol.bodies import (
     Block,
     BlockRule,
     Charter,
+    Delegation,
     Flag,
     FlagReason,
     MemberAdmit,
     MemberResign,
     MemberRevoke,
+    Outcome,
     Proposal,
     ProposalKind,
     Rating,
@@ -99,14 +101,19 @@ CHARTER = Charter(
 class Coop:
     """A co-op's log being written: its key, its state, and the Merkle tree of its entries."""
 
-    def __init__(self, name: str = "coop", founders: tuple[str, ...] = ("ana", "bo", "cy")):
+    def __init__(
+        self,
+        name: str = "coop",
+        founders: tuple[str, ...] = ("ana", "bo", "cy"),
+        charter: Charter = CHARTER,
+    ):
         self.key = key(name)
         self.did = self.key.did
         self.state = CoopState(self.did)
         self.tree = MemoryTree()
         self.log: list[Record] = []
         self.now = T0
-        self.own(CHARTER)
+        self.own(charter)
         for who in founders:
             self.own(MemberAdmit(member=key(who).did, via="founder"))
 
@@ -307,6 +314,36 @@ def test_decision_bundle_verifies_and_says_what_happened() -> None:
     for b in bundles().values():
         lines = check(b.to_bytes()).summary
         assert all(isinstance(line, str) and line.endswith(".") for line in lines), lines
+
+
+def test_a_bundle_carries_the_outcome_that_holds_and_the_delegations_that_voted() -> None:
+    c = Coop(
+        "delegating", ("ana", "bo", "cy", "dee"), dataclasses.replace(CHARTER, delegation=True)
+    )
+    used = c.by("bo", Delegation(to=key("ana").did))
+    unused = c.by("cy", Delegation(to=key("dee").did))  # dee will not vote
+    idea = Proposal(kind=ProposalKind.IDEA, pitch="Calculator", opens=c.now, closes=c.now + HOUR)
+    prop = c.by("ana", idea)
+    c.by("ana", Ballot(proposal=prop.id, choice="up"))
+    c.now += HOUR
+    (decision,) = c.govern()
+    c.now += MINUTE
+    c.by("ana", Outcome(decision=decision.id, text="Not launched; we try again in May."))
+    c.now += MINUTE
+    latest = c.by("ana", Outcome(decision=decision.id, text="Launched by hand after all."))
+    b = build_decision_bundle(
+        state=c.state,
+        decision_id=decision.id,
+        checkpoint_note=c.checkpoint(),
+        inclusion_proof=c.tree.inclusion_proof,
+    )
+    held = {Record.from_bytes(e.record).id for e in b.entries}
+    assert used.id in held and unused.id not in held and latest.id in held
+    assert len(entry_of(b, RecordType.OUTCOME)) == 1
+    v = check(b.to_bytes())
+    assert v.outcome == "Launched by hand after all."
+    assert "“Launched by hand after all.”" in v.summary[-4]
+    assert any("1 votes cast by delegation" in line for line in v.summary)
 
 
 def test_block_bundles_verify() -> None:
@@ -825,6 +862,9 @@ def test_strict_decoding() -> None:
     refused(encode({**good, "extra": 1}), "malformed_bundle")
     refused(encode({k: v for k, v in good.items() if k != "roster"}), "malformed_bundle")
     refused(encode({**good, "bundle": "coopfed-bundle/v2"}), "unsupported_version")
+    # Binary, not text: under python -bb comparing it with the text raised a BytesWarning
+    # instead of the refusal (found by tests/fuzz, target "bundle").
+    refused(encode({**good, "bundle": b"coopfed-bundle/v1"}), "unsupported_version")
     refused(encode({**good, "kind": "charter"}), "bad_kind")
     refused(encode({**good, "kind": 1}), "malformed_bundle")
     refused(encode({**good, "subject": b"\x00" * 31}), "bad_subject")
@@ -942,7 +982,7 @@ def _code_tables() -> tuple[set[str], set[str]]:
 
 def test_every_code_of_section_7_has_a_vector() -> None:
     own, shared = _code_tables()
-    assert (len(own), len(shared)) == (26, 13)
+    assert (len(own), len(shared)) == (28, 14)
     covered = {c["code"] for c in _vectors()["invalid"]}
     assert own | shared <= covered, f"no vector for {sorted((own | shared) - covered)}"
     # A shared code is the log's own code for the same rule.
@@ -968,6 +1008,7 @@ def test_valid_vector(case: dict[str, Any]) -> None:
     e = case["expected"]
     assert (v.kind, v.coop, v.subject.hex()) == (e["kind"], e["coop"], e["subject"])
     assert (v.checkpoint_size, list(v.witnesses)) == (e["checkpoint_size"], e["witnesses"])
+    assert v.outcome == e["outcome"]
 
 
 @pytest.mark.parametrize("case", _vectors()["invalid"], ids=lambda c: c["name"])

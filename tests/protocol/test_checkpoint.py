@@ -644,6 +644,9 @@ def test_equivocation_proof_encoding_is_strict() -> None:
         {"consistency": "nope"},
         {"first": "text"},
         {"type": "other"},
+        # The type as binary: under python -bb comparing it with the text raised a
+        # BytesWarning, not a refusal (found by tests/fuzz, target "equivocation").
+        {"type": EQUIVOCATION_PROOF_TYPE.encode()},
     ):
         with pytest.raises(InvalidProof) as info:
             EquivocationProof.from_bytes(encode({**value, **change}))

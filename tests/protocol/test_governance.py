@@ -827,6 +827,7 @@ def _vector_tally(case: dict[str, Any]) -> Tally:
         proposal=_rec(case["proposal"]),
         ballots=[_rec(b) for b in case["ballots"]],
         now_ms=case["now_ms"],
+        delegations=[_rec(d) for d in case["delegations"]],
     )
 
 
@@ -866,6 +867,9 @@ def test_valid_vector(case: dict[str, Any]) -> None:
         assert (t.quorum_needed, t.quorum_met) == (e["quorum_needed"], e["quorum_met"])
         assert (t.result, t.winner, t.closed) == (e["result"], e["winner"], e["closed"])
         assert [[i.hex(), r] for i, r in t.ignored] == e["ignored"]
+        assert [i.hex() for i in t.delegated] == e["delegated"]
+        root = t.delegations_root
+        assert (None if root is None else root.hex()) == e["delegations_root"]
         if t.closed:
             rec = _rec(case["decision"])
             assert isinstance(rec.body, Decision)
