@@ -25,10 +25,27 @@ typecheck: $(STAMP)
 	$(BIN)/mypy -p coopfed.protocol -p coopfed.node
 
 pytest: $(STAMP)
-	$(BIN)/python -bb -m pytest --ignore=tests/browser $(PYTEST_ARGS)
+	$(BIN)/python -bb -m pytest --ignore=tests/browser --ignore=tests/deploy $(PYTEST_ARGS)
 
 # The whole suite: lint, types, and every test on SQLite and PostgreSQL.
 test: lint typecheck pytest
+
+# $(call debian,COMMAND:PACKAGE ...): install Debian's PACKAGE for each COMMAND not on the
+# PATH, when we are root and have apt-get; else say what is missing (the tests then skip,
+# or fail under CI). Tools are never downloaded from anywhere else.
+define debian
+	@missing=""; for pair in $(1); do \
+	    command -v "$${pair%%:*}" >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	        echo "Installing Debian's$$missing for $@"; \
+	        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	    else \
+	        echo "Missing for $@:$$missing (apt-get install$$missing)"; \
+	    fi; \
+	fi
+endef
 
 # The members' web app in headless Chromium: Debian's package, installed here when missing
 # and we are root (a browser is never downloaded by Playwright). Screenshots of every page,
@@ -36,15 +53,35 @@ test: lint typecheck pytest
 CHROMIUM ?= /usr/bin/chromium
 .PHONY: test-browser
 test-browser: $(STAMP)
-	@if [ ! -x "$(CHROMIUM)" ]; then \
-	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	        echo "Installing Debian's chromium for the browser tests"; \
-	        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
-	    else \
-	        echo "No $(CHROMIUM): install Debian's chromium (apt-get install chromium) to run these"; \
-	    fi; \
-	fi
+	$(call debian,$(CHROMIUM):chromium)
 	COOPFED_CHROMIUM=$(CHROMIUM) $(BIN)/python -bb -m pytest tests/browser $(PYTEST_ARGS)
+
+# The deployment (deploy/, README "Operate a co-op node"): Caddy with deploy/Caddyfile and
+# its local CA in front of a real `coopfed serve`, the command line and aiohttp over TLS,
+# the web app over https:// in headless Chromium (trusting Caddy's CA through certutil), and
+# the files checked by the tools that read them (caddy adapt, systemd-analyze). Installing
+# Debian's caddy starts its default service where systemd runs: it is stopped again.
+.PHONY: test-deploy
+test-deploy: $(STAMP)
+	$(call debian,caddy:caddy certutil:libnss3-tools systemd-analyze:systemd $(CHROMIUM):chromium)
+	@if [ "$$(id -u)" = 0 ] && systemctl is-active --quiet caddy 2>/dev/null; then \
+	    systemctl disable --now caddy; \
+	fi
+	COOPFED_CHROMIUM=$(CHROMIUM) $(BIN)/python -bb -m pytest tests/deploy $(PYTEST_ARGS)
+
+# The container image: deploy/Dockerfile built with Podman and run as deploy/compose.yaml
+# runs it (about a minute). Without a reachable registry the base
+# image is a stand-in made from Debian bookworm's python3 (3.11) by mmdebstrap.
+# PODMAN_ARGS, PODMAN_RUN_ARGS: crun cannot start containers on a host without
+# CAP_SYS_RESOURCE and with hybrid cgroups (as CI's VM); runc with lower limits can.
+PODMAN_ARGS ?= --runtime runc
+PODMAN_RUN_ARGS ?= --ulimit nofile=1024:1024 --ulimit nproc=4096:4096
+.PHONY: test-image
+test-image: $(STAMP)
+	$(call debian,podman:podman runc:runc mmdebstrap:mmdebstrap)
+	COOPFED_TEST_IMAGE=1 COOPFED_PODMAN_ARGS="$(PODMAN_ARGS)" \
+	    COOPFED_PODMAN_RUN_ARGS="$(PODMAN_RUN_ARGS)" \
+	    $(BIN)/python -bb -m pytest tests/deploy/test_image.py $(PYTEST_ARGS)
 
 # The long hardening runs, outside the default suite (15-20 minutes on 2 cores):
 # coverage-guided fuzzing of every decoder and endpoint (atheris, FUZZ_RUNS inputs in all),

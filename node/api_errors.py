@@ -13,14 +13,15 @@ gets. The rule of the table:
 - 404: the URL names something this node does not have;
 - 409: the record is valid but conflicts with the co-op's state (voting closed, already
   decided, invite used, ...);
-- 413: too large; 415: wrong media type; 406: no acceptable representation; 431: a
-  request line or header line longer than the node reads (node/server.py);
+- 413: too large; 415: wrong media type; 431: a request line or header line longer
+  than the node reads (node/server.py);
 - 408: the request was not read and answered in time; 429: too many writes, too many open
   connections from one address (with ``Retry-After``; see node/limits.py), or too many
   applications waiting for a sponsor.
 
 A code missing from the table falls back on its class: ``RecordRejected`` → 409, any other
-remote error → 400.
+remote error → 400. spec/api.md §5 lists every code of :func:`answer_codes`, and a test holds
+the two equal.
 """
 
 from __future__ import annotations
@@ -68,7 +69,6 @@ STATUS_BY_CODE: Final[dict[str, int]] = {
     "invalid_signature": 400,
     "origin_mismatch": 400,
     "bad_bundle": 400,
-    "not_coop_signed": 400,
     "wrong_type": 400,
     # --- no standing: 403
     "not_member": 403,
@@ -88,7 +88,6 @@ STATUS_BY_CODE: Final[dict[str, int]] = {
     "tile_not_available": 404,
     "unknown_record": 404,
     "unknown_proposal": 404,
-    "unknown_invite": 404,
     "unknown_peer": 404,
     # --- conflicts with the co-op's state: 409
     "rejected": 409,
@@ -112,8 +111,6 @@ STATUS_BY_CODE: Final[dict[str, int]] = {
     "not_founding": 409,
     "invite_used": 409,
     "invite_expired": 409,
-    "admission_by_vote": 409,
-    "admission_by_invite": 409,
     "equivocation": 409,
     "no_members": 409,
     "not_pinned": 409,
@@ -126,7 +123,6 @@ STATUS_BY_CODE: Final[dict[str, int]] = {
     "too_large": 413,
     "head_too_large": 431,
     "unsupported_media_type": 415,
-    "not_acceptable": 406,
 }
 
 
@@ -188,6 +184,19 @@ _HTTP_CODES: Final[dict[int, tuple[str, str]]] = {
     413: ("too_large", "the request body is too large"),
     415: ("unsupported_media_type", "the request body has the wrong media type"),
 }
+
+
+def answer_codes() -> dict[str, int | None]:
+    """Every code an answer of the node may carry, with its status.
+
+    The table above, the codes given to aiohttp's own refusals, ``http_error`` for any other
+    HTTP status aiohttp refuses with (None here: its status varies) and ``internal`` (500).
+    """
+    codes: dict[str, int | None] = dict(STATUS_BY_CODE)
+    codes.update({code: status for status, (code, _) in _HTTP_CODES.items()})
+    codes["http_error"] = None
+    codes["internal"] = 500
+    return codes
 
 
 def from_http_exception(exc: web.HTTPException) -> ApiError:

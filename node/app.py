@@ -22,7 +22,7 @@ import json
 import logging
 import os
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any, Final
 
 from aiohttp import web
@@ -94,8 +94,7 @@ def create_app(config: Config, *, clock: Clock | None = None) -> web.Application
     app[CLOCK] = clock if clock is not None else (lambda: now_ms() + offset)
     app.cleanup_ctx.append(_node_ctx)
     app.cleanup_ctx.append(_governance_ctx)
-    for method, path, handler in ROUTES:
-        app.router.add_route(method, path, handler)
+    add_routes(app, ROUTES)
     setup_webapp(app)
     from .fedroutes import setup as setup_federation  # it builds on this module
 
@@ -104,6 +103,15 @@ def create_app(config: Config, *, clock: Clock | None = None) -> web.Application
 
     setup_operator(app)
     return app
+
+
+def add_routes(app: web.Application, routes: Iterable[tuple[str, str, limits.Handler]]) -> None:
+    """Add ``(method, path, handler)`` routes; each GET answers HEAD too (RFC 9110 §9.1)."""
+    for method, path, handler in routes:
+        if method == "GET":
+            app.router.add_get(path, handler)
+        else:
+            app.router.add_route(method, path, handler)
 
 
 # --------------------------------------------------------------------------- life cycle

@@ -595,9 +595,21 @@ def init(
     "--port", type=click.IntRange(0, 65535), help="Port (0: any free one) [default: the config's]"
 )
 @click.option("--database-url", help="Override the configured database")
+@click.option(
+    "--behind-proxy",
+    is_flag=True,
+    help="Reached only through a reverse proxy: rate-limit each client by the address the "
+    "proxy puts last in X-Forwarded-For, and cap connections at the proxy, not here "
+    "(they all come from it)",
+)
 @click.option("--access-log", is_flag=True, help="Log every request")
 def serve(
-    data: Path, host: str | None, port: int | None, database_url: str | None, access_log: bool
+    data: Path,
+    host: str | None,
+    port: int | None,
+    database_url: str | None,
+    behind_proxy: bool,
+    access_log: bool,
 ) -> None:
     """Run the co-op's node until interrupted (Ctrl-C or SIGTERM)."""
     config = Config.load(data)
@@ -606,6 +618,9 @@ def serve(
         for k, v in (("host", host), ("port", port), ("database_url", database_url))
         if v is not None
     }
+    if behind_proxy:
+        # Every connection is the proxy's: a cap per address would cap all clients together.
+        changes |= {"trust_forwarded_for": True, "max_connections_per_address": 0}
     config = dataclasses.replace(config, **changes)
     if not (data / "coop.key").exists():
         raise CliError(f"{data} holds no co-op: run 'coopfed init --data {data} --name NAME'")

@@ -35,6 +35,7 @@ from .app import (
     _json,
     _json_body,
     _requester,
+    add_routes,
 )
 from .bundles import block_bundle, decision_bundle
 from .federation import ClientFactory, Federation, default_client_factory
@@ -60,8 +61,7 @@ def wall_clock(app: web.Application) -> Callable[[], int]:
 def setup(app: web.Application) -> None:
     """Add the federation routes and the federation's ``cleanup_ctx`` (after the node's)."""
     app.cleanup_ctx.append(_federation_ctx)
-    for method, path, handler in ROUTES:
-        app.router.add_route(method, path, handler)
+    add_routes(app, ROUTES)
 
 
 async def _federation_ctx(app: web.Application) -> AsyncIterator[None]:

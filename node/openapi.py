@@ -1,14 +1,15 @@
 """The OpenAPI 3.1 description of the node's HTTP API, served at ``/openapi.json``.
 
-Every route :mod:`coopfed.node.app` registers has an operation here (a test holds the two
-lists equal), each with the error answers it may give.
+Every route :mod:`coopfed.node.app` registers has an operation here, each with the error
+answers it may give. The normative text is spec/api.md; tests/node/test_api_spec.py holds
+its routes and codes, the router's and this document's equal.
 """
 
 from __future__ import annotations
 
 from typing import Any, Final
 
-from .api_errors import STATUS_BY_CODE
+from .api_errors import answer_codes
 from .webapp import openapi_paths as webapp_paths
 
 MSGPACK: Final = "application/vnd.coopfed+msgpack"
@@ -468,7 +469,6 @@ def document(server: str | None = None) -> dict[str, Any]:
                     (401, "Missing or wrong admin token"),
                     (403, "No standing"),
                     (404, "Not found"),
-                    (406, "Not acceptable"),
                     (409, "Conflicts with the co-op's state"),
                     (413, "Too large"),
                     (415, "Unsupported media type"),
@@ -506,7 +506,7 @@ def _schemas() -> dict[str, Any]:
                     "properties": {
                         "code": {
                             "type": "string",
-                            "enum": sorted({*STATUS_BY_CODE, "internal"}),
+                            "enum": sorted(answer_codes()),
                             "description": "Stable, machine-readable",
                         },
                         "message": {"type": "string", "description": "A sentence for people"},

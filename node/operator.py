@@ -15,7 +15,7 @@ from coopfed.protocol.bodies import Body, RequesterAlias, RequesterKey, Requeste
 from coopfed.protocol.errors import RemoteProtocolError
 
 from .api_errors import ApiError
-from .app import CLOCK, NODE, _json_body
+from .app import CLOCK, NODE, _json_body, add_routes
 from .fedroutes import require_admin
 
 
@@ -79,5 +79,4 @@ ROUTES = (
 
 
 def setup(app: web.Application) -> None:
-    for method, path, handler in ROUTES:
-        app.router.add_route(method, path, handler)
+    add_routes(app, ROUTES)

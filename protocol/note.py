@@ -88,7 +88,8 @@ def _malformed(message: str) -> InvalidCheckpoint:
 def is_valid_key_name(name: object) -> bool:
     """Whether ``name`` may name a key: non-empty text, no Unicode space, no ``+``.
 
-    ASCII control characters are refused too: a note may not contain them anywhere.
+    No control character either (C0, DEL, C1: Unicode's Cc), stricter than Go: names are
+    shown to people, and C1's U+009B is a terminal's CSI.
     """
     if type(name) is not str or not name:
         return False
@@ -96,7 +97,12 @@ def is_valid_key_name(name: object) -> bool:
         name.encode("utf-8")
     except UnicodeEncodeError:
         return False
-    return not any(c in _WHITE_SPACE or c == "+" or c < " " for c in name)
+    return not any(c in _WHITE_SPACE or c == "+" or _is_control(c) for c in name)
+
+
+def _is_control(c: str) -> bool:
+    """Unicode general category Cc: U+0000–U+001F, U+007F–U+009F."""
+    return c < " " or "\x7f" <= c <= "\x9f"
 
 
 def check_key_name(name: object) -> str:

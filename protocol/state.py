@@ -628,6 +628,14 @@ class CoopState:
             e = self._ref(body.ref, RecordType.MEMBER_RESIGN, "resignation")
             if e.record.author != body.member:
                 raise _reject("mismatch", "the resignation is someone else's")
+            # A resignation ends the membership it was made in, never a later one: else a
+            # re-admitted member could be removed on their old word, without a vote.
+            admitted = self._intervals[body.member][-1][0]
+            assert admitted is not None
+            if e.index < admitted:
+                raise _reject(
+                    "mismatch", "the resignation is from an earlier membership, carried out already"
+                )
         else:
             _, prop = self._passed(body.ref, [ProposalKind.REVOKE])
             if prop.member != body.member:
@@ -780,17 +788,36 @@ class CoopState:
             if record.ts < block.review:
                 raise _reject("too_early", "the block's review date has not come")
         elif body.why == "retracted":
-            if not block.provisional or not self._retracted_below(block):
+            if not block.provisional or not self._retracted_below(e):
                 raise _reject("still_flagged", "the block's flags still cross the rule")
         elif not block.provisional or any(
             _flag(self._entries[f].record).expires > record.ts for f in block.flags
         ):
             raise _reject("still_flagged", "the block's flags have not all expired")
 
-    def _retracted_below(self, block: Block) -> bool:
-        _, charter = self._charter_or_reject()
+    def _retracted_below(self, entry: Entry) -> bool:
+        """Whether a provisional block's unretracted flags no longer meet its own rule.
+
+        Its own rule is the one in force when the block entered the log: an amendment since
+        neither ends a block nor keeps one, and the unblock's ``why`` stays true.
+        """
+        block = _block(entry.record)
+        charter = self._charter_before(entry.index)
         live = {self._entries[f].record.author for f in block.flags if f not in self._retracted}
         return len(live) < charter.block_rule.flags
+
+    def _charter_before(self, index: int) -> Charter:
+        """The charter in force when entry ``index`` entered the log: the latest before it.
+
+        Charters are held in every mode, and ``_charters`` is in log order.
+        """
+        found = None
+        for cid, body in self._charters.items():
+            if self._entries[cid].index < index:
+                found = body
+        if found is None:
+            raise LocalProtocolError(f"no charter precedes index {index}")
+        return found
 
     def _check_policy(self, record: Record, now_ms: int | None) -> None:
         body = record.body
@@ -996,7 +1023,7 @@ class CoopState:
             assert isinstance(block, Block)
             if now_ms >= block.review:
                 out.append(Unblock(requester=requester, block=entry.record.id, why="review"))
-            elif block.provisional and self._retracted_below(block):
+            elif block.provisional and self._retracted_below(entry):
                 out.append(Unblock(requester=requester, block=entry.record.id, why="retracted"))
         return tuple(out)
 

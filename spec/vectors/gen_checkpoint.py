@@ -34,6 +34,7 @@ from coopfed.protocol.identity import did_from_public_key
 from coopfed.protocol.merkle import EMPTY_ROOT, MemoryTree
 from coopfed.protocol.note import (
     COSIGNATURE_V1_HEADER,
+    MAX_NOTE_SIZE,
     Note,
     NoteSignature,
     NoteSigner,
@@ -528,7 +529,45 @@ def own_valid() -> list[dict[str, Any]]:
                 note=note,
             )
         )
-    return cases + equivocation_valid()
+    return cases + equivocation_valid() + [note_size_case(MAX_NOTE_SIZE)]
+
+
+def note_size_case(size: int) -> dict[str, Any]:
+    """A signed checkpoint note of exactly ``size`` bytes, as a repetition recipe.
+
+    The note is the size-7 checkpoint with one extension line of ``x``s long enough to make
+    the note, with the log's signature line, exactly MAX_NOTE_SIZE bytes. One byte over is
+    the same note with one more ``x`` (its signature then covers another text, but the size
+    is refused before any signature is read).
+    """
+    tree = MemoryTree.from_leaves(leaves(8))
+    base = checkpoint(tree, 7).to_text()
+    sig_line = len(sign_checkpoint(checkpoint(tree, 7), LOG.signing_key)) - len(base) - 1
+    fill = MAX_NOTE_SIZE - len(base) - 2 - sig_line  # the extension's newline, the blank line
+    note = sign_checkpoint(checkpoint(tree, 7, ("x" * fill,)), LOG.signing_key)
+    assert len(note) == MAX_NOTE_SIZE
+    head, tail = note[: len(base)], note[len(base) + fill :]
+    case: dict[str, Any] = {
+        "kind": "note_size",
+        "log_vkey": LOG.log.to_vkey(),
+        "note_repeat": {"head": h(head), "fill": h(b"x"), "count": fill, "tail": h(tail)},
+    }
+    if size == MAX_NOTE_SIZE:
+        case["description"] = (
+            f"a signed checkpoint note of exactly {MAX_NOTE_SIZE} bytes (the limit is "
+            "inclusive): one extension line of x's"
+        )
+        case["size"] = MAX_NOTE_SIZE
+        case["note_sha256"] = h(hashlib.sha256(note).digest())
+        return case
+    assert size == MAX_NOTE_SIZE + 1
+    case["note_repeat"]["count"] = fill + 1
+    case["description"] = (
+        f"{MAX_NOTE_SIZE + 1} bytes: one x more than the valid note_size case; refused by "
+        "size before its signature (which no longer fits the text) is read"
+    )
+    case.update(error="note_too_large", category="bad_checkpoint")
+    return case
 
 
 def signed(tree: MemoryTree, size: int) -> bytes:
@@ -770,6 +809,14 @@ def own_invalid() -> list[dict[str, Any]]:
         replace_line(note7, 0, sig.to_line().replace(origin, origin + b"+x", 1)),
         "malformed_note",
     )
+    # Control characters a note's byte rule does not catch (it refuses bytes below 0x20):
+    # DEL and the C1 controls, such as U+009B, a terminal's one-character CSI.
+    for what, char in (("DEL (U+007F)", "\x7f"), ("the C1 control U+009B (CSI)", "\x9b")):
+        sc(
+            f"key name holds {what}",
+            replace_line(note7, 0, sig.to_line().replace(origin, origin + char.encode("utf-8"), 1)),
+            "malformed_note",
+        )
     sc(
         "signature payload not canonical base64 (a padding bit set)",
         replace_line(note7, 0, set_padding_bit(sig.to_line())),
@@ -979,6 +1026,21 @@ def own_invalid() -> list[dict[str, Any]]:
             "bad_vkey",
         ),
         (
+            unchecked_vkey("coopfed/del\x7f", LOG.log.public_key),
+            "a key name with DEL (U+007F)",
+            "bad_vkey",
+        ),
+        (
+            unchecked_vkey("coopfed/c1\x85x", LOG.log.public_key),
+            "a key name with U+0085 (NEL, a C1 control and Unicode white space)",
+            "bad_vkey",
+        ),
+        (
+            unchecked_vkey("coopfed/c1\x9b", LOG.log.public_key),
+            "a key name with the C1 control U+009B (CSI)",
+            "bad_vkey",
+        ),
+        (
             "coopfed/small-order+" + small_order_key_id() + "+" + b64(b"\x01" + bytes(32)),
             "a small-order public key (32 zero bytes after the type byte)",
             "bad_public_key",
@@ -986,6 +1048,12 @@ def own_invalid() -> list[dict[str, Any]]:
     ]:
         cases.append(bad("vkey", why, error, "invalid_identity", vkey=vkey))
     return cases + equivocation_invalid()
+
+
+def unchecked_vkey(name: str, public_key: bytes) -> str:
+    """A type-0x01 vkey with the right key ID for ``name``, whether or not the name is valid."""
+    kid = hashlib.sha256(name.encode() + b"\n\x01" + public_key).digest()[:4]
+    return f"{name}+{kid.hex()}+" + b64(b"\x01" + public_key)
 
 
 def small_order_key_id() -> str:
@@ -1122,6 +1190,48 @@ def equivocation_invalid() -> list[dict[str, Any]]:
             consistency=[h(x) for x in honest.consistency_proof(3, 7)[:-1]],
         )
     )
+    short = honest.consistency_proof(3, 7)
+    cases.append(
+        bad(
+            "find_equivocation",
+            "a proof of the right length whose first hash is 31 bytes",
+            "hash_length",
+            "bad_proof",
+            log_vkey=log,
+            a=h(h3),
+            b=h(h7),
+            consistency=[h(short[0][:31]), *(h(x) for x in short[1:])],
+        )
+    )
+    # verify_consistent raises Equivocation where find_equivocation returns a proof.
+    for desc, a, b, path in [
+        (
+            "same size 7, two roots (leaf 5 differs): the empty proof",
+            h7,
+            signed(MemoryTree.from_leaves(leaves(8, frozenset({5}))), 7),
+            [],
+        ),
+        (
+            "size 3 of one history against size 7 of another whose leaf 2 differs, with the "
+            "RFC 9162 proof from the size-7 tree",
+            h3,
+            f7,
+            fork2.consistency_proof(3, 7),
+        ),
+    ]:
+        cases.append(
+            bad(
+                "verify_consistent",
+                desc,
+                "equivocation",
+                "equivocation",
+                log_vkey=log,
+                a=h(a),
+                b=h(b),
+                consistency=[h(x) for x in path],
+            )
+        )
+    cases.append(note_size_case(MAX_NOTE_SIZE + 1))
     return cases
 
 

@@ -509,9 +509,14 @@ def generate() -> dict:
             "signatures: verify_signature(public_key, message, signature) returns for "
             "expect = valid and raises InvalidSignature for expect = invalid. "
             "lax_verifiers = accept marks cases that non-strict verifiers take.",
-            "keys: public_key_from_did(did) raises InvalidIdentity; NoteVerifier.from_vkey"
-            "(vkey) raises InvalidIdentity; NoteVerifier.ed25519(name, public_key) raises "
-            "InvalidIdentity; verify_signature refuses every signature under it.",
+            "keys: public_key_from_did(did), NoteVerifier.from_vkey(vkey), "
+            "NoteVerifier.ed25519(name, public_key) and NoteVerifier.cosignature_v1(name, "
+            "public_key) each raise InvalidIdentity. verify_signature on its own refuses "
+            "every signature under the small-order and non-canonical keys (the signatures "
+            "cases 'forgery under ...'), but not under the mixed-order key: its check 4 "
+            "refuses small-order keys, not mixed-order ones, and the signatures case of that "
+            "name expects valid. That is safe because every key reaches verify_signature "
+            "through a did:key or a NoteVerifier, and both refuse it (spec/identity.md §1).",
             "records: Record.from_bytes(valid) succeeds; Record.from_bytes(record) raises "
             "error with code.",
         ],

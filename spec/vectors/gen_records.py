@@ -71,6 +71,8 @@ SMALL_ORDER_DID = "did:key:z" + b58(b"\xed\x01\x01" + bytes(31))
 REQ = {"id": "A1B2C3D4E5F6G7", "platform": "mturk"}
 REQ_RENAMED = {"id": "A9Z8Y7X6W5", "platform": "mturk"}
 REQ_PROLIFIC = {"id": "5f0c3b1e2d9a8c7b6a5f4e3d", "platform": "prolific"}
+#: REQ's id on a platform whose name has "mturk" as a prefix (records.md §4.19, allow order).
+REQ_MTURK2 = {"id": "A1B2C3D4E5F6G7", "platform": "mturk2"}
 
 
 def sha(data: bytes) -> bytes:
@@ -789,6 +791,15 @@ def valid_records(book: Book) -> None:
         t,
         refs=(d_amend,),
     )
+    # The pair order and the text order differ when one platform name is a prefix of
+    # another: (mturk, …) < (mturk2, …), but "mturk2:…" < "mturk:…" since '2' < ':'.
+    book.add(
+        "federation.policy: allow sorted by (platform, id), not by the text platform:id",
+        COOP,
+        "federation.policy",
+        {"adopt": [], "allow": [REQ, REQ_MTURK2], "follow": []},
+        t + 3,
+    )
     book.add(
         "federation.policy: follows nobody",
         COOP,
@@ -1484,6 +1495,12 @@ def invalid_records(book: Book) -> None:
         COOP,
         "federation.policy",
         {"adopt": [], "allow": [REQ_PROLIFIC, REQ], "follow": []},
+    )
+    book.bad_body(
+        "federation.policy allow in the order of the text platform:id (mturk2:… before mturk:…)",
+        COOP,
+        "federation.policy",
+        {"adopt": [], "allow": [REQ_MTURK2, REQ], "follow": []},
     )
 
     # --- body schema: cross-field rules

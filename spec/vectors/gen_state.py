@@ -297,6 +297,19 @@ def membership() -> Log:
             "unknown_reference", "a resignation not in the log")  # fmt: skip
     log.add("coop", MemberRevoke(member=did("cy"), via="resignation", ref=resigned.id),
             "mismatch", "dee's resignation cited to revoke cy")  # fmt: skip
+    log.ok("coop", MemberAdmit(member=did("dee"), via="invite",
+                               ref=hashlib.sha256(b"invite token 3").digest()),
+           "dee rejoins by a new invite")  # fmt: skip
+    log.add("coop", MemberRevoke(member=did("dee"), via="resignation", ref=resigned.id),
+            "mismatch", "dee's resignation from an earlier membership, carried out already, "
+            "cited to revoke dee again")  # fmt: skip
+    log.due([], "dee has not resigned since rejoining: no revocation is due")
+    again = log.ok("dee", MemberResign(text="Not for me after all."), "dee resigns again")
+    log.ok("dee", MemberResign(text="Really leaving now."), "and once more before the co-op acts")
+    log.due(["member.revoke"], "due cites dee's latest resignation")
+    log.add("coop", MemberRevoke(member=did("dee"), via="resignation", ref=again.id), "accept",
+            "an earlier resignation of the same membership is accepted too")  # fmt: skip
+    log.due([], "the resignation is carried out")
     now = log.now
     log.add("ana", Flag(requester=REQ, target="requester", target_id=None,
                         reason=FlagReason.UNDERPAID, expires=now),
@@ -632,8 +645,46 @@ def blocks() -> Log:
     return log
 
 
+# --------------------------------------------------------------------------- log 5
+
+
+def amended_rule() -> Log:
+    log = Log(
+        "amended-block-rule",
+        "A provisional block made under a rule of 3 flags outlives an amendment to 4: its end "
+        "by retraction is judged by the rule it was made under, not the rule in force now.",
+    )
+    first = log.ok("coop", charter("invite"), "the founding charter: 3 flags within 7 days")
+    for name in ("ana", "bo", "cy", "dee"):
+        log.ok("coop", MemberAdmit(member=did(name), via="founder"), f"founder {name}")
+    f_ana = log.ok("ana", flag(REQ, FlagReason.UNDERPAID, log.now), "ana flags")
+    for name in ("bo", "cy"):
+        log.ok(name, flag(REQ, FlagReason.UNDERPAID, log.now), f"{name} flags")
+    (blocked,) = log.govern(["block"], "three members flagged: a provisional block")
+    stricter = Charter(**{**_fields(charter("invite")),
+                          "block_rule": BlockRule(flags=4, days=7, review_days=30)})  # fmt: skip
+    amend = log.ok("ana", Proposal(kind=ProposalKind.AMEND, pitch="Four flags to block",
+                                   opens=log.now, closes=log.now + HOUR, charter=stricter),
+                   "raise the block rule to 4 flags")  # fmt: skip
+    for name in ("ana", "bo", "cy"):
+        log.ok(name, Ballot(proposal=amend.id, choice="yes"), f"{name}: yes")
+    body = amend.body
+    assert isinstance(body, Proposal)
+    log.now = body.closes
+    log.govern(["decision"], "3 of 4 yes: passed")
+    (amended,) = log.govern(["charter"], "the amendment is carried out: 4 flags from now on")
+    assert isinstance(amended.body, Charter) and amended.body.supersedes == first.id
+    log.due([], "3 live flags are fewer than the 4 the charter now asks for, but the block "
+            "was made under a rule of 3 and none was retracted: no unblock is due")  # fmt: skip
+    log.add("coop", Unblock(requester=REQ, block=blocked.id, why="retracted"), "still_flagged",
+            "the block's own rule (3) is still met")  # fmt: skip
+    log.ok("ana", Retraction(record=f_ana.id), "ana retracts her flag")
+    log.govern(["unblock"], "two flags left, fewer than the 3 of the block's own rule")
+    return log
+
+
 def generate() -> dict[str, Any]:
-    logs = [membership(), votes(), empty(), blocks()]
+    logs = [membership(), votes(), empty(), blocks(), amended_rule()]
     seen = {s["code"] for log in logs for s in log.steps if s.get("verdict") == "reject"}
     missing = sorted(set(CODES) - seen)
     assert not missing, f"codes without a vector: {missing}"

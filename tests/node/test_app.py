@@ -680,6 +680,16 @@ def _refs(value: Any) -> list[str]:
     return []
 
 
+async def test_get_routes_answer_head(live: Live) -> None:
+    # RFC 9110 §9.1: a general-purpose server supports HEAD wherever it supports GET.
+    for path in ("/checkpoint", "/.well-known/coopfed", "/api/v1/status", "/openapi.json"):
+        got = await live.client.get(path)
+        head = await live.client.head(path)
+        assert got.status == head.status == 200, path
+        assert head.content_type == got.content_type, path
+        assert await head.read() == b"", path
+
+
 async def test_openapi_is_served(live: Live) -> None:
     doc = await live.get("/openapi.json")
     assert "/api/v1/records" in doc["paths"]

@@ -27,16 +27,17 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class Server:
-    """``coopfed serve`` in its own process on a free 127.0.0.1 port."""
+    """``coopfed serve`` (and ``args``) in its own process on a free 127.0.0.1 port."""
 
-    def __init__(self, data: Path, *, offset_ms: int = 0) -> None:
+    def __init__(self, data: Path, *args: str, offset_ms: int = 0) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("COOPFED_")}
         if offset_ms:
             env[CLOCK_OFFSET_ENV] = str(offset_ms)
         self.log = data.parent / "serve.log"
+        serve = [sys.executable, "-m", "coopfed.node", "serve", "--data", str(data), "--port", "0"]
         with open(self.log, "a", encoding="utf-8") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "coopfed.node", "serve", "--data", str(data), "--port", "0"],
+                [*serve, *args],
                 stdout=subprocess.PIPE,
                 stderr=log,
                 text=True,

@@ -20,7 +20,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -353,6 +353,19 @@ async def test_a_record_dated_far_past_the_clock_waits_until_the_clock_is_there(
         assert p is not None and p.info.status is PeerStatus.REFUSED and p.info.failures == 1
         # Not invalid: once B's clock is there, the round takes it and resumes where it stopped.
         w.env.clock.now += 1
+        got = await w.b.fed.sync(w.a.did)
+    assert got.result == "synced", got
+    assert await w.held() == log
+
+
+async def test_the_future_bound_is_the_follower_s_own_setting(world: World) -> None:
+    # sync_max_future_ms is a node's setting (federation.md §3 step 5), not the protocol's
+    # constant: raised to two hours, this follower takes a record dated an hour ahead.
+    w = world
+    ahead = w.rating("bo", "an hour ahead", ts=w.b.clock.now + 3_600_000)
+    log = [*w.genesis, ahead.raw]
+    w.b.node.config = replace(w.b.node.config, sync_max_future_ms=7_200_000)
+    async with peer(w, log):
         got = await w.b.fed.sync(w.a.did)
     assert got.result == "synced", got
     assert await w.held() == log

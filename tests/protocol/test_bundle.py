@@ -8,6 +8,7 @@ import functools
 import hashlib
 import importlib.util
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -58,13 +59,15 @@ from coopfed.protocol.merkle import MemoryTree
 from coopfed.protocol.note import NoteVerifier
 from coopfed.protocol.records import Record, sign_record
 from coopfed.protocol.state import CoopState
+from coopfed.protocol.witness import witness_verifier
 
 T0 = 1_767_225_600_000  # 2026-01-01
 MINUTE = 60_000
 HOUR = 60 * MINUTE
 REQ = RequesterRef(platform="mturk", id="A1EXAMPLE")
 REQ2 = RequesterRef(platform="mturk", id="A2FLAGGED")
-VECTORS_DIR = Path(__file__).resolve().parents[2] / "spec" / "vectors"
+ROOT = Path(__file__).resolve().parents[2]
+VECTORS_DIR = ROOT / "spec" / "vectors"
 WITNESSES = ("witness.example/alpha", "witness.example/beta")
 COSIGNED_AT = 1_767_300_000  # seconds
 
@@ -918,9 +921,38 @@ def test_vectors_have_provenance_and_both_kinds() -> None:
     assert len({c["code"] for c in doc["invalid"]}) >= 10
 
 
+def _bundle(case: dict[str, Any]) -> bytes:
+    """``bundle`` (hex), or the recipe ``bundle_repeat``: head, fill × count, tail."""
+    if "bundle" in case:
+        return bytes.fromhex(case["bundle"])
+    r = case["bundle_repeat"]
+    fill = bytes.fromhex(r["fill"]) * r["count"]
+    return bytes.fromhex(r["head"]) + fill + bytes.fromhex(r["tail"])
+
+
+def test_every_own_code_has_a_vector() -> None:
+    # bundles.md §7 lists the own codes before "Codes passed through".
+    text = (ROOT / "spec" / "bundles.md").read_text(encoding="utf-8")
+    section = re.split(r"Codes\s+passed", text.split("## 7. Error codes", 1)[1], maxsplit=1)[0]
+    own = set(re.findall(r"`([a-z_]+)`", section))
+    assert len(own) == 26
+    covered = {c["code"] for c in _vectors()["invalid"]}
+    assert own <= covered, f"no vector for {sorted(own - covered)}"
+
+
+def test_a_witness_coop_is_named_by_its_did() -> None:
+    # bundles.md §3: a co-op's witness key is its co-op key, named by its log origin.
+    doc = _vectors()
+    for did, vkey in doc["witness_coops"].items():
+        assert witness_verifier(did).to_vkey() == vkey
+        assert vkey.startswith(log_origin(did) + "+")
+    (case,) = [c for c in doc["valid"] if c["name"] == "witnessed by a co-op named by its DID"]
+    assert case["trusted_witnesses"] == list(doc["witness_coops"].values())
+
+
 @pytest.mark.parametrize("case", _vectors()["valid"], ids=lambda c: c["name"])
 def test_valid_vector(case: dict[str, Any]) -> None:
-    v = verify_bundle(bytes.fromhex(case["bundle"]), **_kw(case))
+    v = verify_bundle(_bundle(case), **_kw(case))
     e = case["expected"]
     assert (v.kind, v.coop, v.subject.hex()) == (e["kind"], e["coop"], e["subject"])
     assert (v.checkpoint_size, list(v.witnesses)) == (e["checkpoint_size"], e["witnesses"])
@@ -929,7 +961,7 @@ def test_valid_vector(case: dict[str, Any]) -> None:
 @pytest.mark.parametrize("case", _vectors()["invalid"], ids=lambda c: c["name"])
 def test_invalid_vector(case: dict[str, Any]) -> None:
     with pytest.raises(BundleError) as caught:
-        verify_bundle(bytes.fromhex(case["bundle"]), **_kw(case))
+        verify_bundle(_bundle(case), **_kw(case))
     assert caught.value.code == case["code"]
 
 

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import importlib.util
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,7 @@ CATEGORY: dict[str, type[ProtocolError]] = {
     "bad_checkpoint": InvalidCheckpoint,
     "bad_proof": InvalidProof,
     "decode_error": DecodeError,
+    "equivocation": Equivocation,
     "invalid_identity": InvalidIdentity,
 }
 
@@ -280,6 +282,53 @@ def test_vector_invalid_find_equivocation(case: dict[str, Any]) -> None:
     a = parse_signed(bytes.fromhex(case["a"]), log)
     b = parse_signed(bytes.fromhex(case["b"]), log)
     expect_error(case, lambda: find_equivocation(a, b, hexes(case["consistency"])))
+
+
+@params("invalid", "verify_consistent")
+def test_vector_invalid_verify_consistent(case: dict[str, Any]) -> None:
+    log = vkey(case["log_vkey"])
+    a = parse_signed(bytes.fromhex(case["a"]), log)
+    b = parse_signed(bytes.fromhex(case["b"]), log)
+    path = hexes(case["consistency"])
+    expect_error(case, lambda: verify_consistent(a, b, path))
+    expect_error(case, lambda: verify_consistent(b, a, path))
+
+
+def note_from_recipe(recipe: dict[str, Any]) -> bytes:
+    """``head``, then ``fill`` repeated ``count`` times, then ``tail`` (all hex)."""
+    fill = bytes.fromhex(recipe["fill"]) * recipe["count"]
+    return bytes.fromhex(recipe["head"]) + fill + bytes.fromhex(recipe["tail"])
+
+
+@params("valid", "note_size")
+def test_vector_note_size(case: dict[str, Any]) -> None:
+    note = note_from_recipe(case["note_repeat"])
+    assert len(note) == case["size"] == VECTORS["constants"]["max_note_size"]
+    assert hashlib.sha256(note).hexdigest() == case["note_sha256"]
+    parse_signed(note, vkey(case["log_vkey"]))
+
+
+@params("invalid", "note_size")
+def test_vector_invalid_note_size(case: dict[str, Any]) -> None:
+    note = note_from_recipe(case["note_repeat"])
+    assert len(note) == VECTORS["constants"]["max_note_size"] + 1
+    expect_error(case, lambda: parse_signed(note, vkey(case["log_vkey"])))
+    expect_error(case, lambda: Note.parse(note))
+
+
+def test_every_error_code_of_the_spec_has_a_vector() -> None:
+    # log-checkpoints.md §7: the second column of the table lists each code (in backticks).
+    text = (ROOT / "spec" / "log-checkpoints.md").read_text("utf-8")
+    table = text.split("## 7. Error codes", 1)[1].split("## 8.", 1)[0]
+    codes = {
+        code
+        for row in table.splitlines()
+        if row.count("|") >= 3
+        for code in re.findall(r"`([a-z_]+)`", row.split("|")[2])
+    }
+    assert {"note_too_large", "hash_length", "equivocation"} <= codes
+    covered = {c["error"] for c in VECTORS["invalid"]}
+    assert codes <= covered, f"no vector for {sorted(codes - covered)}"
 
 
 def test_published_cosignature_example_carries_its_message_time() -> None:

@@ -57,6 +57,16 @@ def test_every_small_order_point_and_its_forgery_is_covered() -> None:
     assert all(c["expect"] == "invalid" for c in SIGNATURES if c.get("lax_verifiers"))
 
 
+def test_verify_signature_alone_refuses_all_keys_but_the_mixed_order_one() -> None:
+    # What the file's note says: under each small-order and non-canonical key every
+    # signature case is refused; under the mixed-order key its one case verifies, since
+    # verify_signature checks for small order, not for the prime-order subgroup.
+    for k in KEYS:
+        expected = {c["expect"] for c in SIGNATURES if c["public_key"] == k["public_key"]}
+        assert expected == ({"valid"} if "mixed" in k["name"] else {"invalid"}), k["name"]
+    assert any("mixed-order" in note and "expects valid" in note for note in VECTORS["notes"])
+
+
 @pytest.mark.parametrize("case", VECTORS["records"], ids=_ids(VECTORS["records"]))
 def test_malleated_record_signature_is_refused(case: dict[str, Any]) -> None:
     Record.from_bytes(bytes.fromhex(case["valid"]))

@@ -182,6 +182,8 @@ def test_every_vector_kind_is_checked_somewhere() -> None:
         "equivocation",
         "consistent",
         "find_equivocation",
+        "verify_consistent",
+        "note_size",
     }
     kinds = {c["kind"] for section in ("valid", "invalid") for c in VECTORS[section]}
     assert kinds <= here | checkpoint_kinds
@@ -192,7 +194,10 @@ def test_every_vector_kind_is_checked_somewhere() -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["", "a b", "a+b", "a\tb", "a\u00a0b", "a\u2028b", "a\u3000b", "a\x85b", "a\x01b", "\ud800"],
+    [
+        *("", "a b", "a+b", "a\tb", "a\u00a0b", "a\u2028b", "a\u3000b", "a\x85b", "a\x01b"),
+        *("\ud800", "a\x7fb", "a\x80b", "a\x9bb", "a\x9fb"),
+    ],
 )
 def test_invalid_key_names(name: str) -> None:
     assert not is_valid_key_name(name)
@@ -201,10 +206,11 @@ def test_invalid_key_names(name: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["a", "example.com/log", "coopfed/z6Mk", "é—ü", "a\x7fb", "a\u200bb"]
+    "name", ["a", "example.com/log", "coopfed/z6Mk", "é—ü", "a~b", "a\xa1b", "a\u200bb"]
 )
 def test_valid_key_names(name: str) -> None:
-    # U+200B ZERO WIDTH SPACE is not White_Space (Go agrees); DEL is not below U+0020.
+    # U+200B ZERO WIDTH SPACE is not White_Space (Go agrees); "~" and "¡" border the
+    # refused DEL and C1 controls (U+007F–U+009F; U+00A0 is a space).
     assert is_valid_key_name(name)
 
 

@@ -23,8 +23,6 @@ const SENTENCES = {
   invite_expired: "That invite has expired. Ask a member or the node's operator for a new one.",
   invite_required: "This co-op takes new members by invite only. Ask a member for an invite code.",
   invite_not_allowed: "This co-op takes new members by a vote of its members, not by invite.",
-  admission_by_vote: "This co-op takes new members by a vote of its members, not by invite.",
-  admission_by_invite: "This co-op takes new members by invite only. Ask a member for an invite code.",
   already_member: "This key is a member of the co-op already. There's nothing more to do.",
   already_applied:
     "This key has applied already: the application waits for a member to sponsor it, or the members are voting on it.",
