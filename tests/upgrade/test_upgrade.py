@@ -37,8 +37,8 @@ from test_cli import Server
 
 from coopfed.node.app import MSGPACK
 from coopfed.node.service import now_ms
-from coopfed.protocol.merkle import verify_consistency
 from coopfed.protocol.bodies import MemberApply, Rating, RequesterRef
+from coopfed.protocol.merkle import verify_consistency
 from coopfed.protocol.records import sign_record
 from tests.conftest import PG_URL, Backend, _dsn
 

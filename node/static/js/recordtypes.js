@@ -22,6 +22,7 @@ export const RECORD_TYPES = Object.freeze([
   "block",
   "unblock",
   "federation.policy",
+  "task.report",
 ]);
 export const SIGNED_BY_COOP = Object.freeze([
   "charter",
@@ -44,4 +45,5 @@ export const NOT_SIGNED_BY_COOP = Object.freeze([
   "reply",
   "retraction",
   "ballot",
+  "task.report",
 ]);
