@@ -27,6 +27,7 @@ import nacl.signing
 from coopfed.node.config import Config
 from coopfed.protocol.bodies import (
     DAY_MS,
+    MINUTE_BUCKETS,
     Ballot,
     BlockRule,
     Body,
@@ -195,8 +196,9 @@ class MemberMix:
         return Rating(
             requester=req,
             scores=scores or (("pay", 3),),
-            hourly_cents=rng.randrange(200, 2400),
-            minutes=rng.randrange(1, 60),
+            # Coarse, as a rating's pay and time are (spec/records.md §4.7).
+            hourly_cents=50 * rng.randrange(4, 48),
+            minutes=rng.choice(MINUTE_BUCKETS[:16]),
             rejected=rng.choice(("none", "none", "some")),
             text=text or None,
         )

@@ -62,8 +62,10 @@ from coopfed.protocol.merkle import (
     tile_reader,
 )
 from coopfed.protocol.note import NoteVerifier
+from coopfed.protocol.platforms import CURRENCIES
 from coopfed.protocol.records import Record, sign_record
 from coopfed.protocol.state import CoopState
+from coopfed.protocol.stricter import coarse_hourly_cents, coarse_rating_minutes
 
 from . import jsonin
 from .config import Config
@@ -374,6 +376,37 @@ def _run(coro: Any) -> Any:
 # --------------------------------------------------------------------------- operator
 
 
+def _min_pay(values: tuple[str, ...]) -> dict[str, int]:
+    """``--min-pay`` values (``GBP:9.50``, or ``none``) as minor units per hour by currency."""
+    out: dict[str, int] = {}
+    for value in values:
+        if value.strip().lower() == "none":
+            continue
+        cur, sep, amount = value.partition(":")
+        cur = cur.strip().upper()
+        currency = CURRENCIES.get(cur)
+        digits = 2 if currency is None else currency.exponent
+        whole, dot, frac = amount.strip().partition(".")
+        if (
+            not sep
+            or len(cur) != 3
+            or not cur.isalpha()
+            or not whole.isdigit()
+            or (dot and not (frac.isdigit() and len(frac) <= digits))
+        ):
+            raise click.BadParameter(
+                f"{value!r}: give a currency and an amount per hour, as GBP:9.50",
+                param_hint="--min-pay",
+            )
+        if cur in out:
+            raise click.BadParameter(f"{cur} is given twice", param_hint="--min-pay")
+        minor = int(whole) * 10**digits + (int(frac.ljust(digits, "0")) if frac else 0)
+        if minor <= 0:
+            raise click.BadParameter(f"{value!r}: leave a currency out for no minimum")
+        out[cur] = minor
+    return out
+
+
 @cli.command()
 @click.option(
     "--data",
@@ -453,11 +486,14 @@ def _run(coro: Any) -> Any:
     help="When a provisional block is reviewed",
 )
 @click.option(
-    "--min-pay-cents",
-    type=click.IntRange(0, 100_000),
-    default=1200,
+    "--min-pay",
+    "min_pay",
+    multiple=True,
+    metavar="CUR:AMOUNT",
+    default=("USD:12.00",),
     show_default=True,
-    help="The co-op's minimum agreed hourly pay, in cents",
+    help="The co-op's minimum agreed pay per hour in one currency, as GBP:9.50 (repeat; "
+    "none: --min-pay none)",
 )
 @click.option(
     "--role",
@@ -515,7 +551,7 @@ def init(
     block_flags: int,
     block_days: int,
     review_days: int,
-    min_pay_cents: int,
+    min_pay: tuple[str, ...],
     roles: tuple[str, ...],
     founder_keys: tuple[Path, ...],
     database_url: str | None,
@@ -529,6 +565,7 @@ def init(
     """Found a new co-op: its key, charter, founders, database and admin token."""
     from .service import Node  # the storage stack loads only for operator commands
 
+    pay = _min_pay(min_pay)
     try:
         charter = Charter.from_value(
             {
@@ -539,7 +576,7 @@ def init(
                 ).to_value(),
                 "idea_up": idea_up,
                 "max_window_ms": max_window_days * DAY_MS,
-                "min_pay_cents": min_pay_cents,
+                "min_pay": pay,
                 "min_window_ms": window_hours * HOUR_MS,
                 "name": name,
                 "pass_pct": pass_pct,
@@ -882,8 +919,18 @@ def rate(
     recommend: bool | None,
     text: str | None,
 ) -> None:
-    """Rate a requester (your newest rating replaces your older ones)."""
+    """Rate a requester (your newest rating replaces your older ones).
+
+    Pay and time are rounded (pay to 50 cents an hour, time to a coarse step): a requester
+    sees every worker's exact times, and must not pick you out by yours.
+    """
     ref = _requester_arg(requester)
+    if hourly_cents is not None and hourly_cents != coarse_hourly_cents(hourly_cents):
+        hourly_cents = coarse_hourly_cents(hourly_cents)
+        say(f"Pay rounded to {hourly_cents} cents an hour, so that it cannot single you out.")
+    if minutes is not None and minutes != coarse_rating_minutes(minutes):
+        minutes = coarse_rating_minutes(minutes)
+        say(f"Time rounded to {minutes} minutes, so that it cannot single you out.")
     scores = tuple(
         (k, v)
         for k, v in (("comm", comm), ("fair", fair), ("fast", fast), ("pay", pay))

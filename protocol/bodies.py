@@ -1,4 +1,4 @@
-"""Record bodies: the 22 record types, each validated strictly from its map.
+"""Record bodies: the 23 record types, each validated strictly from its map.
 
 ``BODY_TYPES`` maps each :class:`RecordType` to its body class. A body is built from its
 canonical map by ``from_value``, which checks every field and refuses unknown ones, and
@@ -16,17 +16,25 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar, Final, Self, TypeVar
 
-from .errors import InvalidIdentity, InvalidRecord
+from .errors import InvalidIdentity, InvalidRecord, LocalProtocolError
 from .identity import canonical_did
 
 __all__ = [
+    "APPROVABLE_OUTCOMES",
+    "APPROVALS",
+    "APPROVAL_DAY_BUCKETS",
     "BODY_TYPES",
     "COOP_SIGNED_TYPES",
     "DAY_MS",
+    "DEFAULT_TASK_K",
     "MAX_TS",
     "MEMBERS_ONLY_TYPES",
+    "MINUTE_BUCKETS",
     "MIN_TS",
     "NOT_COOP_SIGNED_TYPES",
+    "PROGRESS_BUCKETS",
+    "REPORT_OUTCOMES",
+    "REPORT_REASONS",
     "REQUESTER_CACHE_SIZE",
     "REQUESTER_TYPES",
     "RETRACTABLE_TYPES",
@@ -50,6 +58,7 @@ __all__ = [
     "MemberResign",
     "MemberRevoke",
     "Outcome",
+    "PlatformId",
     "Proposal",
     "ProposalKind",
     "Rating",
@@ -61,7 +70,10 @@ __all__ = [
     "Retraction",
     "RoleAssign",
     "Signer",
+    "TaskReport",
     "Unblock",
+    "coarse_days",
+    "coarse_minutes",
 ]
 
 #: Requesters whose :class:`RequesterRef` decoding shares (one value each, not one per record).
@@ -75,6 +87,70 @@ _PLATFORM_RE: Final = re.compile(r"[a-z0-9][a-z0-9._-]{0,31}")
 _REQUESTER_ID_RE: Final = re.compile(r"[\x21-\x7e]{1,128}")
 _ROLE_RE: Final = re.compile(r"[a-z][a-z0-9_]{0,31}")
 _CHOICE_RE: Final = re.compile(r"[a-z][a-z0-9_.:-]{0,63}")
+_CURRENCY_RE: Final = re.compile(r"[A-Z]{3}")
+
+#: The minutes a member may report for a task (records.md §4.23, privacy.md §3): the measured
+#: time goes to the nearest of these (:func:`coarse_minutes`), so that a requester, who sees
+#: each participant's exact duration, cannot pick the member out by it.
+MINUTE_BUCKETS: Final = (
+    1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 75, 90, 105, 120, 150, 180, 240,
+    300, 360, 480, 600, 720,
+)  # fmt: skip
+#: Whole days from a task's day to its approval, or still pending: the greatest of these not
+#: above the real number (:func:`coarse_days`), so the report can be made on that day.
+APPROVAL_DAY_BUCKETS: Final = (0, 1, 2, 3, 5, 7, 10, 14, 21, 30, 45, 60, 90)
+#: How far a member had got when they returned a task, in per cent (TurkerView's estimate).
+PROGRESS_BUCKETS: Final = (10, 25, 50, 75, 100)
+#: What happened to the member's attempt at a task.
+REPORT_OUTCOMES: Final = (
+    "submitted", "returned", "timed_out", "screened_out_paid", "screened_out_unpaid",
+)  # fmt: skip
+#: The outcomes a later report may give the approval of.
+APPROVABLE_OUTCOMES: Final = frozenset({"submitted", "timed_out", "screened_out_paid"})
+#: What became of a submission: a later report that ``follows`` the first says.
+APPROVALS: Final = ("approved", "partially_approved", "rejected", "pending")
+#: Why a member returned a task, or what it asked of them (TurkerView's return reviews and
+#: more; records.md §4.23). Those ending in ``other`` need a note.
+REPORT_REASONS: Final = (
+    "broken",
+    "device_incompatible",
+    "download_app",
+    "download_extension",
+    "download_inquisit",
+    "download_other",
+    "measures_other",
+    "no_completion_code",
+    "other",
+    "personal_data_major",
+    "personal_data_minor",
+    "phishing",
+    "phone_call",
+    "return_requested",
+    "review_fraud",
+    "terms_other",
+    "time_underestimated",
+    "underpaid",
+    "webcam",
+    "writing_experiential",
+    "writing_other",
+)
+#: Per-task figures are shown once this many members reported the task, unless the
+#: charter says otherwise (``task_k``; privacy.md §5).
+DEFAULT_TASK_K: Final = 3
+
+
+def coarse_minutes(seconds: int) -> int:
+    """The bucket of :data:`MINUTE_BUCKETS` nearest to ``seconds``; a tie goes to the larger."""
+    if type(seconds) is not int or seconds < 0:
+        raise LocalProtocolError(f"seconds is a non-negative integer, got {seconds!r}")
+    return min(MINUTE_BUCKETS, key=lambda m: (abs(60 * m - seconds), -m))
+
+
+def coarse_days(days: int) -> int:
+    """The greatest bucket of :data:`APPROVAL_DAY_BUCKETS` not above ``days``."""
+    if type(days) is not int or days < 0:
+        raise LocalProtocolError(f"days is a non-negative integer, got {days!r}")
+    return max(d for d in APPROVAL_DAY_BUCKETS if d <= days)
 
 _E = TypeVar("_E", bound=StrEnum)
 
@@ -102,6 +178,7 @@ class RecordType(StrEnum):
     COMMENT = "comment"
     OUTCOME = "outcome"
     DELEGATION = "delegation"
+    TASK_REPORT = "task.report"
 
 
 class FlagReason(StrEnum):
@@ -269,6 +346,20 @@ class _Fields:
     def raw(self, key: str, *, required: bool = True) -> Any:
         return self._get(key, required)
 
+    def bucket(self, key: str, buckets: tuple[int, ...], *, required: bool = True) -> int | None:
+        """An integer that must be one of ``buckets`` (coarse by design): ``not_coarse``."""
+        v = self.integer(key, lo=buckets[0], hi=buckets[-1], required=required)
+        if v is not None and v not in buckets:
+            raise InvalidRecord(
+                f"{self.path}.{key} is coarse: one of {', '.join(map(str, buckets))}; got {v}",
+                code="not_coarse",
+            )
+        return v
+
+    def currency(self, key: str, *, required: bool = True) -> str | None:
+        """An ISO 4217 code: three upper-case letters."""
+        return self.text(key, max_len=3, min_len=3, required=required, pattern=_CURRENCY_RE)
+
 
 def _forbidden_char(c: str) -> bool:
     """Controls (but tab and newline) and bidi overrides, which can make text lie."""
@@ -396,6 +487,22 @@ def _requester_ref(platform: str, rid: str) -> RequesterRef:
     return RequesterRef(platform=platform, id=rid)
 
 
+@dataclass(frozen=True, slots=True)
+class PlatformId:
+    """An id a record names on a platform, which the platform rules check (platforms.md §4)."""
+
+    platform: str
+    #: ``requester``, ``task`` or ``batch``.
+    kind: str
+    id: str
+    #: Where the body holds it, for messages: ``body.requester.id``, ``body.task``, …
+    where: str
+
+
+def _requester_id(requester: RequesterRef, where: str = "body.requester") -> PlatformId:
+    return PlatformId(requester.platform, "requester", requester.id, f"{where}.id")
+
+
 # --------------------------------------------------------------------------- bodies
 
 
@@ -434,6 +541,14 @@ class Body:
 
     def to_value(self) -> dict[str, Any]:
         raise NotImplementedError
+
+    def platform_ids(self) -> tuple[PlatformId, ...]:
+        """The platform ids this body names from a member's own input (platforms.md §4).
+
+        Only those: a record that names a requester already in the log (a block, a reply,
+        an alias, an unblock proposal) keeps whatever form the log has for it.
+        """
+        return ()
 
     def references(self) -> tuple[bytes, ...]:
         """Ids of other records this body cites (its ``CITES`` fields that are set)."""
@@ -486,8 +601,13 @@ class Charter(Body):
     max_window_ms: int
     idea_up: int
     block_rule: BlockRule
-    min_pay_cents: int
     admission: str
+    #: The agreed minimum pay per hour, in minor units per currency (``{"GBP": 1050}``).
+    min_pay: tuple[tuple[str, int], ...] | None = None
+    #: Charters from before per-currency pay: cents per hour in US dollars (0: none).
+    min_pay_cents: int | None = None
+    #: Per-task pay figures are shown once this many members reported; absent: 3.
+    task_k: int | None = None
     roles: tuple[str, ...] = ()
     #: Members may delegate their vote to another member (governance.md §6).
     delegation: bool = False
@@ -502,6 +622,22 @@ class Charter(Body):
             if type(r) is not str or _ROLE_RE.fullmatch(r) is None:
                 raise InvalidRecord(f"{path}.roles[{i}] must match {_ROLE_RE.pattern}")
         _strictly_sorted(roles, lambda r: r, f"{path}.roles")
+        raw_pay = f.raw("min_pay", required=False)
+        min_pay = None
+        if raw_pay is not None:
+            if type(raw_pay) is not dict:
+                raise InvalidRecord(f"{path}.min_pay must be a map, got {_kind(raw_pay)}")
+            if len(raw_pay) > 16:
+                raise InvalidRecord(f"{path}.min_pay names at most 16 currencies")
+            m = _Fields(raw_pay, f"{path}.min_pay")
+            min_pay = tuple(
+                (cur, _int(m.integer(cur, lo=1, hi=100_000_000)))
+                for cur in sorted(raw_pay, key=lambda k: k.encode() if type(k) is str else b"")
+                if type(cur) is str and _CURRENCY_RE.fullmatch(cur)
+            )
+            m.done()
+            if len(min_pay) != len(raw_pay):
+                raise InvalidRecord(f"{path}.min_pay is keyed by ISO 4217 codes such as USD")
         out = cls(
             admission=f.choice("admission", ("invite", "vote")) or "",
             amend_pct=_int(f.integer("amend_pct", lo=50, hi=99)),
@@ -510,18 +646,25 @@ class Charter(Body):
             delegation=bool(f.boolean("delegation", required=False)),
             idea_up=_int(f.integer("idea_up", lo=1, hi=100_000)),
             max_window_ms=_int(f.integer("max_window_ms", lo=3_600_000, hi=90 * DAY_MS)),
-            min_pay_cents=_int(f.integer("min_pay_cents", lo=0, hi=100_000)),
+            min_pay=min_pay,
+            min_pay_cents=f.integer("min_pay_cents", lo=0, hi=100_000, required=False),
             min_window_ms=_int(f.integer("min_window_ms", lo=3_600_000, hi=90 * DAY_MS)),
             name=f.text("name", max_len=100, one_line=True) or "",
             pass_pct=_int(f.integer("pass_pct", lo=50, hi=99)),
             quorum_pct=_int(f.integer("quorum_pct", lo=1, hi=100)),
             roles=tuple(roles),
             supersedes=f.digest("supersedes", required=False),
+            task_k=f.integer("task_k", lo=1, hi=1000, required=False),
         )
         f.done()
         if f.value.get("delegation") is False:
             # Charters before delegation existed say nothing of it; so does one without it.
             raise InvalidRecord(f"{path}.delegation is omitted when false (one encoding per value)")
+        if (out.min_pay is None) == (out.min_pay_cents is None):
+            raise InvalidRecord(
+                f"{path} states its minimum pay once: min_pay (per currency), or in charters "
+                "from before, min_pay_cents"
+            )
         if out.min_window_ms > out.max_window_ms:
             raise InvalidRecord(f"{path}.min_window_ms is greater than max_window_ms")
         if out.amend_pct < out.pass_pct:
@@ -540,6 +683,7 @@ class Charter(Body):
                 "delegation": True if self.delegation else None,
                 "idea_up": self.idea_up,
                 "max_window_ms": self.max_window_ms,
+                "min_pay": None if self.min_pay is None else dict(self.min_pay),
                 "min_pay_cents": self.min_pay_cents,
                 "min_window_ms": self.min_window_ms,
                 "name": self.name,
@@ -547,8 +691,27 @@ class Charter(Body):
                 "quorum_pct": self.quorum_pct,
                 "roles": list(self.roles),
                 "supersedes": self.supersedes,
+                "task_k": self.task_k,
             }
         )
+
+    def __post_init__(self) -> None:
+        # Currencies in the order of their encoding, whatever order the caller gave.
+        if self.min_pay is not None:
+            pay = tuple(sorted(self.min_pay, key=lambda p: str(p[0]).encode()))
+            object.__setattr__(self, "min_pay", pay)
+
+    @property
+    def min_pay_per_hour(self) -> dict[str, int]:
+        """The agreed minimum per currency, minor units per hour; an old charter's is USD."""
+        if self.min_pay is not None:
+            return dict(self.min_pay)
+        return {"USD": self.min_pay_cents} if self.min_pay_cents else {}
+
+    @property
+    def report_k(self) -> int:
+        """How many members must report a task before its figures are shown."""
+        return DEFAULT_TASK_K if self.task_k is None else self.task_k
 
     def rules_value(self) -> dict[str, Any]:
         """The rules alone (no amendment links): what an ``amend`` proposal carries."""
@@ -724,6 +887,7 @@ class Rating(Body):
     rejected: str | None = None
     recommend: bool | None = None
     text: str | None = None
+    name: str | None = None
 
     @classmethod
     def from_value(cls, value: object) -> Rating:
@@ -742,6 +906,7 @@ class Rating(Body):
         out = cls(
             hourly_cents=f.integer("hourly_cents", lo=0, hi=1_000_000, required=False),
             minutes=f.integer("minutes", lo=1, hi=100_000, required=False),
+            name=_name(f),
             recommend=f.boolean("recommend", required=False),
             rejected=f.choice("rejected", ("all", "none", "some"), required=False),
             requester=_req(f.requester("requester")),
@@ -768,6 +933,7 @@ class Rating(Body):
             {
                 "hourly_cents": self.hourly_cents,
                 "minutes": self.minutes,
+                "name": self.name,
                 "recommend": self.recommend,
                 "rejected": self.rejected,
                 "requester": self.requester.to_value(),
@@ -786,10 +952,18 @@ class Rating(Body):
     def score(self, dim: str) -> int | None:
         return dict(self.scores).get(dim)
 
+    def platform_ids(self) -> tuple[PlatformId, ...]:
+        return (_requester_id(self.requester),)
+
 
 def _req(v: RequesterRef | None) -> RequesterRef:
     assert v is not None
     return v
+
+
+def _name(f: _Fields) -> str | None:
+    """The requester's name as the member saw it: one line, 1–100 characters."""
+    return f.text("name", max_len=100, required=False, one_line=True)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -808,12 +982,14 @@ class Flag(Body):
     reason: FlagReason
     expires: int
     note: str | None = None
+    name: str | None = None
 
     @classmethod
     def from_value(cls, value: object) -> Flag:
         f = _Fields(value, "body")
         out = cls(
             expires=_int(f.integer("expires", lo=MIN_TS, hi=MAX_TS)),
+            name=_name(f),
             note=f.text("note", max_len=1000, required=False),
             reason=f.enum("reason", FlagReason) or FlagReason.OTHER,
             requester=_req(f.requester("requester")),
@@ -831,6 +1007,7 @@ class Flag(Body):
         return _drop_none(
             {
                 "expires": self.expires,
+                "name": self.name,
                 "note": self.note,
                 "reason": self.reason.value,
                 "requester": self.requester.to_value(),
@@ -838,6 +1015,14 @@ class Flag(Body):
                 "target_id": self.target_id,
             }
         )
+
+    def platform_ids(self) -> tuple[PlatformId, ...]:
+        ids = [_requester_id(self.requester)]
+        if self.target_id is not None:
+            # A "hit_group" is the platform's task (a study, a pool, a project).
+            kind = "task" if self.target == "hit_group" else "batch"
+            ids.append(PlatformId(self.requester.platform, kind, self.target_id, "body.target_id"))
+        return tuple(ids)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -861,6 +1046,7 @@ class Appeal(Body):
     rejected_cents: int | None = None
     follows: bytes | None = None
     text: str | None = None
+    name: str | None = None
 
     @classmethod
     def from_value(cls, value: object) -> Appeal:
@@ -868,6 +1054,7 @@ class Appeal(Body):
         out = cls(
             follows=f.digest("follows", required=False),
             hit_group=f.text("hit_group", max_len=128, pattern=_REQUESTER_ID_RE, required=False),
+            name=_name(f),
             rejected_cents=f.integer("rejected_cents", lo=0, hi=10_000_000, required=False),
             requester=_req(f.requester("requester")),
             status=f.choice("status", ("filed", "lost", "no_response", "won")) or "",
@@ -883,12 +1070,20 @@ class Appeal(Body):
             {
                 "follows": self.follows,
                 "hit_group": self.hit_group,
+                "name": self.name,
                 "rejected_cents": self.rejected_cents,
                 "requester": self.requester.to_value(),
                 "status": self.status,
                 "text": self.text,
             }
         )
+
+    def platform_ids(self) -> tuple[PlatformId, ...]:
+        ids = [_requester_id(self.requester)]
+        if self.hit_group is not None:
+            platform = self.requester.platform
+            ids.append(PlatformId(platform, "task", self.hit_group, "body.hit_group"))
+        return tuple(ids)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1084,6 +1279,12 @@ class Proposal(Body):
                 "text": self.text,
             }
         )
+
+    def platform_ids(self) -> tuple[PlatformId, ...]:
+        # An unblock names a requester the log blocks already, in the log's form.
+        if self.kind is ProposalKind.BLOCK and self.requester is not None:
+            return (_requester_id(self.requester),)
+        return ()
 
     @property
     def choices(self) -> tuple[str, ...]:
@@ -1492,6 +1693,140 @@ class Delegation(Body):
         return _drop_none({"to": self.to})
 
 
+# --------------------------------------------------------------------------- task reports
+# (spec/records.md §4.23, pay.md, privacy.md)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TaskReport(Body):
+    """A member's report of one task (a study, a HIT group, a pool), or of its approval later.
+
+    The first report says what the task paid, how long it took (a coarse bucket) and how it
+    ended, on the UTC ``day`` it was done; it is signed on a later day (state.md §3). A
+    later report by the same member ``follows`` it with the approval. Nothing in it is
+    exact enough for the requester, who sees every participant's times, to pick the member
+    out by (privacy.md): no time of day, no exact duration, no bonus, no platform account.
+    """
+
+    TYPE: ClassVar[RecordType] = RecordType.TASK_REPORT
+    SIGNER: ClassVar[Signer] = Signer.MEMBER
+    CITES: ClassVar[tuple[str, ...]] = ("follows",)
+    ABOUT_REQUESTER: ClassVar[bool] = True
+    RETRACTABLE: ClassVar[bool] = True
+    ORDER_FREE: ClassVar[bool] = True
+    FORGETTABLE: ClassVar[bool] = True
+
+    requester: RequesterRef
+    task: str
+    # The first report.
+    day: int | None = None
+    reward: int | None = None
+    currency: str | None = None
+    count: int | None = None
+    minutes: int | None = None
+    outcome: str | None = None
+    reasons: tuple[str, ...] = ()
+    progress: int | None = None
+    screen_out_pay: int | None = None
+    title: str | None = None
+    # A later report of the approval.
+    follows: bytes | None = None
+    approval: str | None = None
+    approval_days: int | None = None
+    # Either.
+    name: str | None = None
+    note: str | None = None
+
+    #: The fields of a first report, and those of a later one (besides the shared ones).
+    FIRST: ClassVar[tuple[str, ...]] = (
+        "count", "currency", "day", "minutes", "outcome", "progress", "reasons", "reward",
+        "screen_out_pay", "title",
+    )  # fmt: skip
+    LATER: ClassVar[tuple[str, ...]] = ("approval", "approval_days", "follows")
+
+    @classmethod
+    def from_value(cls, value: object) -> TaskReport:
+        f = _Fields(value, "body")
+        later = "follows" in f.value
+        present = [k for k in (cls.FIRST if later else cls.LATER) if k in f.value]
+        if present:
+            what = "a report of an approval (with follows)" if later else "a first report"
+            raise InvalidRecord(f"{what} has no {', '.join(present)}")
+        raw_reasons = f.array("reasons", min_len=1, max_len=len(REPORT_REASONS), required=False)
+        reasons = [
+            _of_choice(r, REPORT_REASONS, f"body.reasons[{i}]")
+            for i, r in enumerate(raw_reasons or [])
+        ]
+        _strictly_sorted(reasons, lambda r: r.encode(), "body.reasons")
+        out = cls(
+            approval=f.choice("approval", APPROVALS, required=later),
+            approval_days=f.bucket("approval_days", APPROVAL_DAY_BUCKETS, required=later),
+            count=f.integer("count", lo=2, hi=10_000, required=False),
+            currency=f.currency("currency", required=not later),
+            day=f.integer("day", lo=MIN_TS // DAY_MS, hi=MAX_TS // DAY_MS, required=not later),
+            follows=f.digest("follows", required=False),
+            minutes=f.bucket("minutes", MINUTE_BUCKETS, required=not later),
+            name=_name(f),
+            note=f.text("note", max_len=1000, required=False),
+            outcome=f.choice("outcome", REPORT_OUTCOMES, required=not later),
+            progress=f.bucket("progress", PROGRESS_BUCKETS, required=False),
+            reasons=tuple(reasons),
+            requester=_req(f.requester("requester")),
+            reward=f.integer("reward", lo=0, hi=100_000_000, required=not later),
+            screen_out_pay=f.integer("screen_out_pay", lo=0, hi=100_000_000, required=False),
+            task=f.text("task", max_len=128, pattern=_REQUESTER_ID_RE) or "",
+            title=f.text("title", max_len=200, required=False, one_line=True),
+        )
+        f.done()
+        if out.outcome == "returned" and not out.reasons:
+            raise InvalidRecord("a returned task says why in body.reasons")
+        if out.progress is not None and out.outcome != "returned":
+            raise InvalidRecord("body.progress goes with the outcome 'returned'")
+        if out.screen_out_pay is not None and out.outcome != "screened_out_paid":
+            raise InvalidRecord("body.screen_out_pay goes with the outcome 'screened_out_paid'")
+        if any(r.endswith("other") for r in out.reasons) and not out.note:
+            raise InvalidRecord("a reason '…other' says what in body.note")
+        return out
+
+    def to_value(self) -> dict[str, Any]:
+        return _drop_none(
+            {
+                "approval": self.approval,
+                "approval_days": self.approval_days,
+                "count": self.count,
+                "currency": self.currency,
+                "day": self.day,
+                "follows": self.follows,
+                "minutes": self.minutes,
+                "name": self.name,
+                "note": self.note,
+                "outcome": self.outcome,
+                "progress": self.progress,
+                "reasons": list(self.reasons) if self.reasons else None,
+                "requester": self.requester.to_value(),
+                "reward": self.reward,
+                "screen_out_pay": self.screen_out_pay,
+                "task": self.task,
+                "title": self.title,
+            }
+        )
+
+    def platform_ids(self) -> tuple[PlatformId, ...]:
+        task = PlatformId(self.requester.platform, "task", self.task, "body.task")
+        return (_requester_id(self.requester), task)
+
+    @property
+    def submissions(self) -> int:
+        """How many submissions the first report covers (``count``, else one)."""
+        return 1 if self.count is None else self.count
+
+
+def _of_choice(v: object, options: tuple[str, ...], path: str) -> str:
+    if type(v) is not str or v not in options:
+        raise InvalidRecord(f"{path} must be one of: {', '.join(options)}; got {v!r}")
+    return options[options.index(v)]
+
+
 BODY_TYPES: Final[Mapping[RecordType, type[Body]]] = {
     cls.TYPE: cls
     for cls in (
@@ -1517,6 +1852,7 @@ BODY_TYPES: Final[Mapping[RecordType, type[Body]]] = {
         Comment,
         Outcome,
         Delegation,
+        TaskReport,
     )
 }
 assert set(BODY_TYPES) == set(RecordType)

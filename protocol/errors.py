@@ -18,6 +18,7 @@ __all__ = [
     "InvalidRecord",
     "InvalidSignature",
     "LocalProtocolError",
+    "PlatformInputError",
     "PolicyError",
     "ProtocolError",
     "RecordRejected",
@@ -89,6 +90,16 @@ class RecordRejected(RemoteProtocolError):
     """
 
     code = "rejected"
+
+
+class PlatformInputError(RemoteProtocolError):
+    """What someone typed or pasted names no requester or task coopfed can read.
+
+    Codes (platforms.md §5): ``bad_platform_id``, ``no_id_in_address``,
+    ``unknown_address``, ``not_platform_id``. The message says what to do instead.
+    """
+
+    code = "bad_platform_id"
 
 
 class InvalidProof(RemoteProtocolError):

@@ -38,6 +38,7 @@ from .identity import (
     public_key_from_did,
     verify_signature,
 )
+from .stricter import check_stricter
 
 __all__ = [
     "ENVELOPE_KEYS",
@@ -122,6 +123,7 @@ class Record:
             # Unreachable for canonical input unless a body type's schema is incomplete;
             # kept because a record must have exactly one encoding.
             raise InvalidRecord("body is not in its one canonical form")
+        check_stricter(body, ts=ts)
         record = cls(
             type=rtype,
             coop=coop,

@@ -21,6 +21,7 @@ from enum import StrEnum
 from typing import Final, TypeVar
 
 from .bodies import (
+    APPROVABLE_OUTCOMES,
     DAY_MS,
     REQUESTER_TYPES,
     RETRACTABLE_TYPES,
@@ -48,10 +49,11 @@ from .bodies import (
     Retraction,
     RoleAssign,
     Signer,
+    TaskReport,
     Unblock,
 )
 from .encoding import decode, encode
-from .errors import LocalProtocolError, RecordRejected, RemoteProtocolError
+from .errors import InvalidRecord, LocalProtocolError, RecordRejected, RemoteProtocolError
 from .governance import Tally, check_decision, provisional_block_flags, tally
 from .records import Record
 from .rules import (
@@ -65,12 +67,14 @@ from .rules import (
     check_window,
     main_reason,
 )
+from .stricter import check_stricter
 
 __all__ = [
     "BLOCK_BACKDATE_MS",
     "DECISION_BLOCK_REVIEW_MS",
     "DEFAULT_MAX_SKEW_MS",
     "PROPOSAL_BACKDATE_MS",
+    "REPORT_MAX_AGE_DAYS",
     "SNAPSHOT_VERSION",
     "CoopState",
     "Entry",
@@ -91,6 +95,8 @@ DEFAULT_MAX_SKEW_MS: Final = 5 * 60_000
 #: long expired, could count for a block dated far enough back, and a follower would have
 #: to keep every flag forever.
 BLOCK_BACKDATE_MS: Final = 60 * 60_000
+#: A task is reported within this many days of the day it was done.
+REPORT_MAX_AGE_DAYS: Final = 400
 _T = TypeVar("_T")
 #: The version of :meth:`CoopState.snapshot`'s format (2: with delegations).
 SNAPSHOT_VERSION: Final = 2
@@ -577,6 +583,12 @@ class CoopState:
         handler = _CHECKS.get(record.type)
         if handler is not None:
             handler(self, record, now_ms)
+        if now_ms is not None:
+            # A live node applies every stricter rule, whatever the record's ts (§2.7).
+            try:
+                check_stricter(record.body, ts=None)
+            except InvalidRecord as exc:
+                raise _reject(exc.code, exc.message) from None
 
     def _check_signer(self, record: Record) -> None:
         signer = type(record.body).SIGNER
@@ -722,13 +734,49 @@ class CoopState:
             if earlier.requester != body.requester:
                 raise _reject("mismatch", "the outcome names another requester")
 
+    def _check_task_report(self, record: Record, now_ms: int | None) -> None:
+        body = record.body
+        assert isinstance(body, TaskReport)
+        today = record.ts // DAY_MS
+        if body.follows is None:
+            assert body.day is not None
+            if body.day >= today:
+                raise _reject(
+                    "too_soon",
+                    "a task report is signed on a later UTC day than the day of the task, so "
+                    "that its time says nothing of when the member did it",
+                )
+            if body.day < today - REPORT_MAX_AGE_DAYS:
+                raise _reject(
+                    "too_old", f"a task is reported within {REPORT_MAX_AGE_DAYS} days of its day"
+                )
+            return
+        e = self._ref(body.follows, RecordType.TASK_REPORT, "task report")
+        first = e.record.body
+        assert isinstance(first, TaskReport)
+        if e.record.author != record.author:
+            raise _reject("not_author", "members report the approval of their own tasks only")
+        if first.follows is not None:
+            raise _reject("mismatch", "an approval follows the first report of the task")
+        if first.requester != body.requester or first.task != body.task:
+            raise _reject("mismatch", "the approval names another requester or task")
+        if first.outcome not in APPROVABLE_OUTCOMES:
+            raise _reject("mismatch", f"a task that was {first.outcome} has nothing to approve")
+        assert first.day is not None and body.approval_days is not None
+        if today < first.day + body.approval_days:
+            raise _reject(
+                "too_soon",
+                f"an approval after {body.approval_days} days is reported on day "
+                f"{first.day + body.approval_days} or later",
+            )
+
     def _check_reply(self, record: Record, now_ms: int | None) -> None:
         body = record.body
         assert isinstance(body, Reply)
         if body.about is not None:
             e = self._ref(body.about, REQUESTER_TYPES, "record replied to")
             about = e.record.body
-            assert isinstance(about, Rating | Flag | Appeal | Reply)
+            assert isinstance(about, Rating | Flag | Appeal | Reply | TaskReport)
             if about.requester != body.requester:
                 raise _reject("mismatch", "the record replied to is about another requester")
 
@@ -997,7 +1045,7 @@ class CoopState:
         elif isinstance(body, RoleAssign):
             self._roles[body.role] = body.member
             self._consumed.add(body.decision)
-        elif isinstance(body, Rating | Appeal | Reply):
+        elif isinstance(body, Rating | Appeal | Reply | TaskReport):
             if self.keep_all:
                 self._about.setdefault(body.requester, []).append(entry)
         elif isinstance(body, Flag):
@@ -1394,4 +1442,5 @@ _CHECKS = {
     RecordType.FEDERATION_POLICY: CoopState._check_policy,
     RecordType.OUTCOME: CoopState._check_outcome,
     RecordType.DELEGATION: CoopState._check_delegation,
+    RecordType.TASK_REPORT: CoopState._check_task_report,
 }

@@ -887,6 +887,345 @@ def deliberation_records(book: Book) -> None:
     )
 
 
+#: The platform rules and coarse ratings apply to records signed from 2027-03-01 (records.md
+#: "Rules made stricter"; spec/platforms.json's strict_from).
+STRICT_FROM = 1_803_859_200_000
+T13 = STRICT_FROM + DAY  # 2027-03-02T00:00:00Z
+TODAY13 = T13 // DAY
+PROLIFIC_STUDY = "65a1b2c3d4e5f60718293a4b"
+REQ_TOLOKA = {"id": "6c6e20dc86cca2ae787afcb2629de162", "platform": "toloka"}
+
+
+def report(**fields: Any) -> dict[str, Any]:
+    """A first task report about REQ_PROLIFIC's study, with ``fields`` changed."""
+    body: dict[str, Any] = {
+        "currency": "GBP",
+        "day": TODAY13 - 1,
+        "minutes": 10,
+        "outcome": "submitted",
+        "requester": REQ_PROLIFIC,
+        "reward": 150,
+        "task": PROLIFIC_STUDY,
+    }
+    body.update(fields)
+    return {k: v for k, v in body.items() if v is not None}
+
+
+def issue13_records(book: Book) -> None:
+    """Names, task reports, per-currency pay in charters, and the platform rules (issue 13)."""
+    t = T13
+    book.add(
+        "charter: minimum pay per currency, and k",
+        COOP,
+        "charter",
+        charter_rules(min_pay={"GBP": 1050, "USD": 1200}, min_pay_cents=None, task_k=5),
+        t,
+    )
+    book.add(
+        "charter: no agreed minimum (min_pay empty)",
+        COOP,
+        "charter",
+        charter_rules(min_pay={}, min_pay_cents=None),
+        t + 1,
+    )
+    book.add(
+        "rating: with the requester's name",
+        M1,
+        "rating",
+        {"name": "Decision Lab, Univ. of Example", "requester": REQ_PROLIFIC, "scores": {"pay": 4}},
+        t + 2,
+    )
+    book.add(
+        "rating: coarse pay and time (from 2027-03-01)",
+        M2,
+        "rating",
+        {"hourly_cents": 850, "minutes": 40, "requester": REQ},
+        t + 3,
+    )
+    book.add(
+        "rating: minutes in whole hours beyond twelve",
+        M3,
+        "rating",
+        {"hourly_cents": 1000, "minutes": 900, "requester": REQ},
+        t + 4,
+    )
+    book.add(
+        "flag: a study, with the researcher's name",
+        M1,
+        "flag",
+        {
+            "expires": t + 7 * DAY,
+            "name": "Decision Lab",
+            "reason": "broken",
+            "requester": REQ_PROLIFIC,
+            "target": "hit_group",
+            "target_id": PROLIFIC_STUDY,
+        },
+        t + 5,
+    )
+    book.add(
+        "appeal: filed, with the requester's name",
+        M2,
+        "appeal",
+        {"name": "ACME Data", "requester": REQ, "status": "filed"},
+        t + 6,
+    )
+    book.add(
+        "rating: an unknown platform keeps the general id rule",
+        M3,
+        "rating",
+        {"recommend": True, "requester": {"id": "team/Alpha-1", "platform": "clickworker"}},
+        t + 7,
+    )
+    book.add(
+        "rating: a lower-case MTurk id signed before 2027-03-01 (the rules then)",
+        M4,
+        "rating",
+        {"recommend": False, "requester": {"id": "a3jh8w2n5r6t0y", "platform": "mturk"}},
+        STRICT_FROM - 1,
+    )
+    first = book.add(
+        "task.report: submitted, every field of a first report",
+        M1,
+        "task.report",
+        report(
+            count=2,
+            name="Decision Lab",
+            note="Two parts; the second needs headphones.",
+            reasons=["download_other", "time_underestimated"],
+            title="A short survey on everyday decisions",
+        ),
+        t + 10,
+    )
+    book.add(
+        "task.report: returned, underpaid, with progress",
+        M2,
+        "task.report",
+        report(minutes=20, outcome="returned", progress=25, reasons=["underpaid"]),
+        t + 11,
+    )
+    book.add(
+        "task.report: screened out, paid",
+        M3,
+        "task.report",
+        report(minutes=2, outcome="screened_out_paid", screen_out_pay=14),
+        t + 12,
+    )
+    book.add(
+        "task.report: screened out, unpaid",
+        M4,
+        "task.report",
+        report(minutes=3, outcome="screened_out_unpaid"),
+        t + 13,
+    )
+    book.add(
+        "task.report: timed out, on Toloka in USD",
+        M1,
+        "task.report",
+        report(
+            currency="USD",
+            minutes=30,
+            outcome="timed_out",
+            requester=REQ_TOLOKA,
+            reward=5,
+            task="32267581",
+        ),
+        t + 14,
+    )
+    book.add(
+        "task.report: the day it was done is 400 days before",
+        M2,
+        "task.report",
+        report(day=TODAY13 - 400, minutes=720, reward=0),
+        t + 15,
+    )
+    book.add(
+        "task.report: its approval, 5 days on",
+        M1,
+        "task.report",
+        {
+            "approval": "approved",
+            "approval_days": 5,
+            "follows": first,
+            "requester": REQ_PROLIFIC,
+            "task": PROLIFIC_STUDY,
+        },
+        t + 5 * DAY,
+        refs=(first,),
+    )
+    book.add(
+        "task.report: rejected, with a note and the name",
+        M1,
+        "task.report",
+        {
+            "approval": "rejected",
+            "approval_days": 7,
+            "follows": first,
+            "name": "Decision Lab",
+            "note": "Rejected for 'too fast' at 9 minutes of an estimated 10.",
+            "requester": REQ_PROLIFIC,
+            "task": PROLIFIC_STUDY,
+        },
+        t + 8 * DAY,
+        refs=(first,),
+    )
+
+
+def issue13_invalid(book: Book) -> None:
+    """Each rule of issue 13 broken once (platforms.md §4, records.md §4.23, §4.1)."""
+
+    def tr(name: str, body: Any, code: str = "invalid_record") -> None:
+        book.bad_body(name, M1, "task.report", body, code=code, ts=T13)
+
+    def later(**fields: Any) -> dict[str, Any]:
+        body = {
+            "approval": "approved",
+            "approval_days": 5,
+            "follows": sha(b"first"),
+            "requester": REQ_PROLIFIC,
+            "task": PROLIFIC_STUDY,
+        }
+        body.update(fields)
+        return {k: v for k, v in body.items() if v is not None}
+
+    # --- the platform rules (from 2027-03-01)
+    def rated(name: str, requester: dict[str, str], code: str = "non_canonical_id") -> None:
+        body = {"recommend": True, "requester": requester}
+        book.bad_body(name, M1, "rating", body, code=code, ts=T13)
+
+    rated("MTurk requester id in lower case", {"id": "a3jh8w2n5r6t0y", "platform": "mturk"})
+    rated("Prolific id in upper case", {**REQ_PROLIFIC, "id": REQ_PROLIFIC["id"].upper()})
+    rated("Prolific researcher id of 12 characters", {**REQ_PROLIFIC, "id": "5f0a4c2b9d1e"})
+    rated("Toloka requester id not hex", {"id": "requester-42", "platform": "toloka"})
+    rated("MTurk requester id with a dash", {"id": "A3JH-8W2N", "platform": "mturk"})
+    rated(
+        "platform https (an address read as platform:id)",
+        {"id": "//worker.mturk.com/requesters/A3JH8W2N5R6T0Y/projects", "platform": "https"},
+    )
+    book.bad_body(
+        "flag on a study id in upper case",
+        M1,
+        "flag",
+        {
+            "expires": T13 + DAY,
+            "reason": "broken",
+            "requester": REQ_PROLIFIC,
+            "target": "hit_group",
+            "target_id": PROLIFIC_STUDY.upper(),
+        },
+        code="non_canonical_id",
+        ts=T13,
+    )
+    book.bad_body(
+        "appeal on a HIT group in lower case",
+        M1,
+        "appeal",
+        {"hit_group": "3zxywvutsrqponmlkjihgfedcba", "requester": REQ, "status": "filed"},
+        code="non_canonical_id",
+        ts=T13,
+    )
+    book.bad_body(
+        "block proposal on a lower-case MTurk id",
+        M1,
+        "proposal",
+        {
+            "kind": "block",
+            "pitch": "Block them",
+            "reason": "scam",
+            "requester": {"id": "a1b2c3", "platform": "mturk"},
+            **window(T13),
+        },
+        code="non_canonical_id",
+        ts=T13,
+    )
+    tr("task.report on a Toloka pool that is not a number", report(
+        currency="USD", requester=REQ_TOLOKA, task="pool-7"), "non_canonical_id")
+    tr("task.report paid in EUR on Prolific", report(currency="EUR"), "wrong_currency")
+
+    # --- coarse ratings (from 2027-03-01)
+    def coarse(name: str, body: dict[str, Any]) -> None:
+        book.bad_body(name, M1, "rating", {"requester": REQ, **body}, code="not_coarse", ts=T13)
+
+    coarse("rating minutes 37 (not a bucket)", {"hourly_cents": 800, "minutes": 37})
+    coarse("rating minutes 750 (not whole hours beyond 12)", {"hourly_cents": 800, "minutes": 750})
+    coarse("rating hourly_cents 833 (not a multiple of 50)", {"hourly_cents": 833})
+
+    # --- task.report: coarse fields
+    tr("task.report minutes 7 (not a bucket)", report(minutes=7), "not_coarse")
+    tr("task.report minutes 721 (above the buckets)", report(minutes=721))
+    tr("task.report progress 30 (not a bucket)", report(outcome="returned", progress=30,
+       reasons=["underpaid"]), "not_coarse")
+    tr("task.report approval_days 4 (not a bucket)", later(approval_days=4), "not_coarse")
+
+    # --- task.report: schema
+    tr("task.report first report with an approval", report(approval="approved"))
+    tr("task.report approval without follows", {
+        k: v for k, v in later().items() if k != "follows"})
+    tr("task.report approval with a reward", later(reward=150))
+    tr("task.report approval without approval_days", later(approval_days=None))
+    tr("task.report without reward", report(reward=None))
+    tr("task.report without day", report(day=None))
+    tr("task.report without task", report(task=None))
+    tr("task.report reward negative", report(reward=-1))
+    tr("task.report currency in lower case", report(currency="gbp"))
+    tr("task.report count of 1 (omitted when one)", report(count=1))
+    tr("task.report outcome unknown", report(outcome="approved"))
+    tr("task.report returned without a reason", report(outcome="returned"))
+    tr("task.report reason unknown", report(reasons=["boring"]))
+    tr("task.report reasons unsorted", report(reasons=["underpaid", "broken"]))
+    tr("task.report reasons repeated", report(reasons=["broken", "broken"]))
+    tr("task.report reasons empty", report(reasons=[]))
+    tr("task.report reason other without a note", report(reasons=["other"]))
+    tr("task.report progress without returned", report(progress=50))
+    tr("task.report screen_out_pay when submitted", report(screen_out_pay=10))
+    tr("task.report approval not one of the four", later(approval="paid"))
+    tr("task.report title with a line break", report(title="A survey\nDECIDED: passed"),
+       "not_one_line")
+    tr("task.report title of 201 characters", report(title="t" * 201))
+    tr("task.report task id with a space", report(task="65a1b2c3 d4e5f6"))
+
+    # --- names: one line, at most 100 characters
+    for rtype, body in (
+        ("rating", {"recommend": True, "requester": REQ}),
+        ("flag", {"expires": T13 + DAY, "reason": "scam", "requester": REQ, "target": "requester"}),
+        ("appeal", {"requester": REQ, "status": "filed"}),
+        ("task.report", report()),
+    ):
+        book.bad_body(
+            f"{rtype} name with a line break",
+            M1,
+            rtype,
+            {**body, "name": "ACME\nBlocked: no"},
+            code="not_one_line",
+            ts=T13,
+        )
+    book.bad_body(
+        "rating name of 101 characters",
+        M1,
+        "rating",
+        {"name": "n" * 101, "recommend": True, "requester": REQ},
+        ts=T13,
+    )
+    book.bad_body(
+        "rating name with a right-to-left override",
+        M1,
+        "rating",
+        {"name": "ACME\u202e", "recommend": True, "requester": REQ},
+        ts=T13,
+    )
+
+    # --- charter: minimum pay per currency
+    def ch(name: str, **changes: Any) -> None:
+        book.bad_body(name, COOP, "charter", charter_rules(**changes), ts=T13)
+
+    ch("charter with both min_pay and min_pay_cents", min_pay={"USD": 1200})
+    ch("charter with neither min_pay nor min_pay_cents", min_pay_cents=None)
+    ch("charter min_pay keyed by a lower-case currency", min_pay={"usd": 1200}, min_pay_cents=None)
+    ch("charter min_pay of 0 (leave the currency out)", min_pay={"USD": 0}, min_pay_cents=None)
+    ch("charter min_pay is a list", min_pay=[["USD", 1200]], min_pay_cents=None)
+    ch("charter task_k of 0", task_k=0)
+
+
 def sized_policy(target: int, ts: int) -> tuple[dict[str, Any], bytes]:
     """A federation policy whose signed record is exactly ``target`` bytes long.
 
@@ -1912,7 +2251,9 @@ def invalid_records(book: Book) -> None:
 def generate() -> dict[str, Any]:
     book = Book()
     valid_records(book)
+    issue13_records(book)
     invalid_records(book)
+    issue13_invalid(book)
     names = [c["name"] for c in book.valid + book.invalid]
     assert len(names) == len(set(names)), "case names must be unique"
     return {

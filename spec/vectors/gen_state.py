@@ -44,6 +44,7 @@ from coopfed.protocol.bodies import (
     RequesterRef,
     Retraction,
     RoleAssign,
+    TaskReport,
     Unblock,
 )
 from coopfed.protocol.encoding import encode
@@ -59,7 +60,7 @@ MINUTE = 60 * SECOND
 HOUR = 60 * MINUTE
 REQ = RequesterRef(platform="mturk", id="A1EXAMPLE")
 REQ2 = RequesterRef(platform="mturk", id="A2SECOND")
-REQ3 = RequesterRef(platform="prolific", id="5f0c3b1e2d9a8c7b")
+REQ3 = RequesterRef(platform="prolific", id="5f0c3b1e2d9a8c7b6a5f4e3d")
 NAMES = ("coop", "other-coop", "ana", "bo", "cy", "dee", "eve", "fay", "rex")
 
 #: Every code state.md gives a record that is refused at this layer, and InvalidRecord's.
@@ -72,7 +73,8 @@ CODES = (
     "not_eligible", "bad_choice", "voting_not_open", "already_decided", "voting_open",
     "decision_mismatch", "bad_review", "already_blocked", "backdated", "flags_mismatch",
     "too_early", "still_flagged", "bad_policy", "members_only", "delegation_not_allowed",
-    "self_delegation", "not_delegating", "invalid_record",
+    "self_delegation", "not_delegating", "too_soon", "too_old", "non_canonical_id",
+    "not_coarse", "wrong_currency", "invalid_record",
 )  # fmt: skip
 
 
@@ -231,7 +233,7 @@ def flag(requester: RequesterRef, reason: FlagReason, now: int, days: int = 30) 
 
 
 def rating(requester: RequesterRef = REQ, pay: int = 2) -> Rating:
-    return Rating(requester=requester, scores=(("pay", pay),), hourly_cents=540, minutes=35)
+    return Rating(requester=requester, scores=(("pay", pay),), hourly_cents=550, minutes=30)
 
 
 def raw_record(who: str, coop: str, ts: int, rtype: str, body: dict[str, Any]) -> bytes:
@@ -772,8 +774,92 @@ def delegations() -> Log:
     return log
 
 
+STUDY = "65a1b2c3d4e5f60718293a4b"
+
+
+def task(requester: RequesterRef = REQ3, **fields: Any) -> TaskReport:
+    """A first report of STUDY (by REQ3, on Prolific) done yesterday: 10 minutes, £1.50."""
+    body: dict[str, Any] = {
+        "requester": requester,
+        "task": STUDY,
+        "day": fields.pop("day"),
+        "reward": 150,
+        "currency": "GBP",
+        "minutes": 10,
+        "outcome": "submitted",
+    }
+    body.update(fields)
+    return TaskReport(**body)
+
+
+def approval(first: Record, days: int, **fields: Any) -> TaskReport:
+    body = first.body
+    assert isinstance(body, TaskReport)
+    return TaskReport(
+        requester=fields.pop("requester", body.requester),
+        task=fields.pop("task", body.task),
+        follows=first.id,
+        approval=fields.pop("approval", "approved"),
+        approval_days=days,
+        **fields,
+    )
+
+
+def reports() -> Log:
+    log = Log(
+        "reports",
+        "Task reports and their approvals, and the stricter rules a live node applies to "
+        "every record while a replay applies them from their effective time (2027-03-01).",
+    )
+    log.ok("coop", charter("invite"), "the founding charter")
+    for name in ("ana", "bo", "cy"):
+        log.ok("coop", MemberAdmit(member=did(name), via="founder"), f"founder {name}")
+    log.now = T0 + 10 * DAY_MS + 9 * HOUR
+    today = log.now // DAY_MS
+    first = log.ok("ana", task(day=today - 1), "ana reports yesterday's study, signed today")
+    log.add("bo", task(day=today), "too_soon", "a task of today, reported today")
+    log.add("bo", task(day=today + 1), "too_soon", "a task of tomorrow")
+    log.add("cy", task(day=today - 401), "too_old", "a task of 401 days ago")
+    log.ok("cy", task(day=today - 400, minutes=720), "a task of 400 days ago")
+    returned = log.ok("bo", task(day=today - 2, outcome="returned", reasons=("underpaid",),
+                                 minutes=5), "bo returned it, underpaid")  # fmt: skip
+    other = log.ok("cy", task(day=today - 1, task="75b1b2c3d4e5f60718293a4b"),
+                   "cy reports another study")  # fmt: skip
+    log.add("ana", approval(first, 2), "too_soon",
+            "approved after 2 days, reported 1 day after the task")  # fmt: skip
+    approved = log.ok("ana", approval(first, 1), "approved after a day, reported then")
+    log.add("bo", approval(first, 1), "not_author", "bo reports the approval of ana's task")
+    log.add("bo", approval(returned, 1), "mismatch", "a returned task has nothing to approve")
+    log.add("cy", approval(other, 1, task=STUDY), "mismatch",
+            "an approval that names another study than the report it follows")  # fmt: skip
+    log.add("ana", approval(approved, 1), "mismatch",
+            "an approval follows the first report, not another approval")  # fmt: skip
+    rated = log.ok("ana", rating(), "ana rates")
+    log.add("ana", TaskReport(requester=REQ, task="A1TASK", follows=rated.id,
+                              approval="approved", approval_days=1),
+            "wrong_reference", "an approval that follows a rating")  # fmt: skip
+    log.add("ana", TaskReport(requester=REQ3, task=STUDY, follows=fake_id("report"),
+                              approval="approved", approval_days=1),
+            "unknown_reference", "an approval of a report not in the log")  # fmt: skip
+    log.ok("ana", Retraction(record=first.id), "ana retracts her report")
+
+    # Stricter rules: live, whatever the ts; in a replay, from 2027-03-01 on.
+    lower = Rating(requester=RequesterRef(platform="mturk", id="a3jh8w2n5r6t0y"),
+                   recommend=True)  # fmt: skip
+    log.add("ana", lower, "non_canonical_id",
+            "a live node refuses an MTurk id in lower case, whatever its ts")  # fmt: skip
+    log.add("ana", lower, "accept", "a replay (no clock) takes it: the rules of its time",
+            now=None)  # fmt: skip
+    rough = Rating(requester=REQ, hourly_cents=833, minutes=37)
+    log.add("bo", rough, "not_coarse", "a live node refuses exact pay and time in a rating")
+    log.add("bo", rough, "accept", "a replay takes it: signed before 2027-03-01", now=None)
+    euros = task(day=today - 1, currency="EUR")
+    log.add("cy", euros, "wrong_currency", "a live node refuses a Prolific study paid in euros")
+    return log
+
+
 def generate() -> dict[str, Any]:
-    logs = [membership(), votes(), empty(), blocks(), amended_rule(), delegations()]
+    logs = [membership(), votes(), empty(), blocks(), amended_rule(), delegations(), reports()]
     seen = {s["code"] for log in logs for s in log.steps if s.get("verdict") == "reject"}
     missing = sorted(set(CODES) - seen)
     assert not missing, f"codes without a vector: {missing}"

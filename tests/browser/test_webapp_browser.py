@@ -547,7 +547,7 @@ async def test_joining_a_co_op_that_admits_by_vote_waits_for_a_sponsor(
 async def seed(live: LiveNode) -> str:
     """Give the co-op something to show: ratings, flags that block, a decision, open votes."""
     other = RequesterRef(platform="prolific", id="5f0c3b1e2d9a8c7b6a5f4e3d")
-    pays = {"ana": 450, "bo": 820, "cy": 1350}
+    pays = {"ana": 450, "bo": 800, "cy": 1350}
     for who, cents in pays.items():
         await live.post(
             live.sign(

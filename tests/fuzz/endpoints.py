@@ -157,7 +157,7 @@ class NodeThread:
                 coop=self.coop,
                 ts=now,
                 body=Rating(
-                    requester=req, scores=(("pay", i + 1),), hourly_cents=450 + i, text="ok"
+                    requester=req, scores=(("pay", i + 1),), hourly_cents=450 + 50 * i, text="ok"
                 ),
             )
             flag = sign_record(

@@ -36,6 +36,7 @@ from coopfed.protocol.bodies import (
     Rating,
     RequesterRef,
     Retraction,
+    TaskReport,
 )
 from coopfed.protocol.checkpoint import SignedCheckpoint, log_origin
 from coopfed.protocol.encoding import decode, encode
@@ -515,7 +516,9 @@ async def test_the_blocklist_csv_holds_no_formula(live: Live, tmp_path: Path) ->
     formulas = ['=HYPERLINK("http://evil.example/?q","Open")', "+1+1", "-2+3", "@SUM(1)"]
     for rid in formulas:
         for who in FOUNDERS:
-            await live.ok(flag(live, who, requester=RequesterRef(platform="mturk", id=rid)))
+            # A platform the table does not know takes any printable id (platforms.md §3).
+            ref = RequesterRef(platform="clickworker", id=rid)
+            await live.ok(flag(live, who, requester=ref))
 
     async def all_blocked() -> bool:
         return len((await live.get("/api/v1/blocklist"))["entries"]) == len(formulas)
@@ -725,9 +728,30 @@ def test_the_clock_offset_is_read_from_the_environment(monkeypatch: pytest.Monke
 
 
 async def test_requester_ids_in_urls_may_hold_slashes(live: Live) -> None:
-    ref = RequesterRef(platform="prolific", id="team/alpha")
+    # A platform the table does not know keeps the general rule: any printable id.
+    ref = RequesterRef(platform="clickworker", id="team/alpha")
     await live.ok(live.sign("ana", Rating(requester=ref, text="fine")))
-    profile = await live.get("/api/v1/requesters/prolific/team/alpha")
-    assert profile["requester"] == "prolific:team/alpha" and profile["all"]["reports"] == 1
-    why = await live.get("/api/v1/blocklist/explain/prolific/team%2Falpha")
-    assert why["requester"] == "prolific:team/alpha" and why["status"] is None
+    profile = await live.get("/api/v1/requesters/clickworker/team/alpha")
+    assert profile["requester"] == "clickworker:team/alpha" and profile["all"]["reports"] == 1
+    why = await live.get("/api/v1/blocklist/explain/clickworker/team%2Falpha")
+    assert why["requester"] == "clickworker:team/alpha" and why["status"] is None
+
+
+async def test_the_platform_rules_and_task_reports_through_the_api(live: Live) -> None:
+    """Issue 13: a requester named in another case, or exact pay, is refused as the node
+    takes it, whatever the record's ts (state.md §2.7); a task report is taken, and one
+    signed on its task's own day is not."""
+    lower = RequesterRef(platform=REQ.platform, id=REQ.id.lower())
+    await live.refused(live.sign("ana", Rating(requester=lower, recommend=True)), 400,
+                       "non_canonical_id")  # fmt: skip
+    await live.refused(live.sign("ana", Rating(requester=REQ, hourly_cents=333)), 400,
+                       "not_coarse")  # fmt: skip
+    today = live.clock.now // DAY
+    report = TaskReport(requester=REQ, task="3ZXYWVUTSRQPONMLKJIHGFEDCBA012", day=today - 1,
+                        reward=50, currency="USD", minutes=5, outcome="submitted",
+                        name="ACME Data")  # fmt: skip
+    await live.ok(live.sign("ana", report))
+    same_day = dataclasses.replace(report, day=today)
+    await live.refused(live.sign("bo", same_day), 400, "too_soon")
+    profile = await live.get(f"/api/v1/requesters/{REQ.platform}/{REQ.id}")
+    assert profile["requester"] == str(REQ)

@@ -9,6 +9,7 @@ import select
 import stat
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -132,6 +133,10 @@ async def test_a_co_op_at_work_through_the_command_line(
             "CLI Co-op",
             "--window-hours",
             "1",
+            "--min-pay",
+            "GBP:9.50",
+            "--min-pay",
+            "usd:12",
             "--founder-key",
             "ana.key",
             "--founder-key",
@@ -150,6 +155,9 @@ async def test_a_co_op_at_work_through_the_command_line(
     node = ["--node", server.url]
     status = json.loads((await run("status", *node, "--json")).output)
     assert status["name"] == "CLI Co-op" and status["members"] == 2 and status["size"] == 3
+    with urllib.request.urlopen(f"{server.url}/api/v1/charter", timeout=30) as answer:
+        charter = json.loads(answer.read())["record"]["body"]
+    assert charter["min_pay"] == {"GBP": 950, "USD": 1200} and "min_pay_cents" not in charter
 
     # The operator invites, locally or over HTTP with the admin token; a new member joins.
     local = json.loads((await run("member", "invite", "--data", str(data), "--json")).output)
@@ -393,6 +401,10 @@ async def test_errors_are_one_line(tmp_path: Path) -> None:
     )
     result = await run("member", "invite", code=2)  # a usage mistake
     assert "give --data DIR" in result.stderr
+    for pay, why in (("9.50", "as GBP:9.50"), ("GBP:9.505", "as GBP:9.50"), ("GBP:0", "no min")):
+        result = await run("init", "--data", str(tmp_path / "y"), "--name", "Y", "--min-pay",
+                           pay, code=2)  # fmt: skip
+        assert why in result.stderr, result.stderr
 
 
 async def test_nested_json_from_a_node_or_a_key_file_is_one_clear_line(tmp_path: Path) -> None:

@@ -22,9 +22,19 @@ from typing import Any
 import pytest
 
 from coopfed.protocol import _wordlists
-from coopfed.protocol.bodies import BODY_TYPES, RecordType, Signer
+from coopfed.protocol.bodies import (
+    BODY_TYPES,
+    Charter,
+    RecordType,
+    Signer,
+    coarse_days,
+    coarse_minutes,
+)
 from coopfed.protocol.encoding import decode, encode
-from coopfed.protocol.errors import DecodeError
+from coopfed.protocol.errors import DecodeError, PlatformInputError
+from coopfed.protocol.pay import hourly_rate
+from coopfed.protocol.platforms import PLATFORMS, parse_pasted
+from coopfed.protocol.stricter import coarse_hourly_cents, coarse_rating_minutes
 
 ROOT = Path(__file__).resolve().parents[2]
 JS_DIR = ROOT / "node" / "static" / "js"
@@ -101,10 +111,23 @@ def _generator() -> ModuleType:
     return module
 
 
-@pytest.mark.parametrize("name", ["wordlists.js", "recordtypes.js"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "node/static/js/wordlists.js",
+        "node/static/js/recordtypes.js",
+        "node/static/js/platforms.js",
+        "node/static/js/reportfields.js",
+        "protocol/_platforms.py",
+    ],
+)
 def test_generated_modules_are_up_to_date(name: str) -> None:
-    text = (JS_DIR / name).read_text(encoding="utf-8")
+    text = (ROOT / name).read_text(encoding="utf-8")
     assert text == _generator().OUTPUTS[name](), "run node/static/js/generate.py"
+
+
+def test_the_generator_checks_what_it_writes() -> None:
+    assert _generator().main(["--check"]) == 0
 
 
 def _js_lists(name: str) -> dict[str, list[str]]:
@@ -254,3 +277,118 @@ def test_differential_against_python_encoding() -> None:
     assert not mismatches, mismatches[:5]
     refused = sum("code" in e for e in expected)
     assert refused > 2000, "the damage should make most inputs invalid"
+
+
+# ----------------------------------------------------------------------------- pasted text
+
+_PASTE_SCRIPT = """
+import { parsePasted } from "./node/static/js/paste.js";
+import { readFileSync } from "node:fs";
+const results = [];
+for (const c of JSON.parse(readFileSync(0, "utf8"))) {
+  try {
+    const r = parsePasted(c.text, { kind: c.kind });
+    results.push({ platform: r.platform, kind: r.kind, id: r.id, removed: r.removed });
+  } catch (e) {
+    results.push({ code: e.code ?? String(e) });
+  }
+}
+process.stdout.write(JSON.stringify(results));
+"""
+
+
+def _random_paste(rng: random.Random) -> str:
+    """Something a member might paste: an address of the table or not, ids, noise, case."""
+    hosts = [
+        h for p in PLATFORMS.values() for a in p.addresses for h in a.hosts if h != "*"
+    ] + ["we.toloka.ai", "example.com", "app.prolific.com@evil.example", "WORKER.MTURK.COM."]
+    ids = ["A3JH8W2N5R6T0Y", "65a1b2c3d4e5f60718293a4b", "32267581", "FF4E356E38", "x y", "Ä1"]
+    segs = ["studies", "task", "requesters", "projects", "participant", "project", "dashboard",
+            "mturk", "preview", "ru", "tasks", "start", "%41%31", ""]  # fmt: skip
+    params = ["STUDY_ID", "study_id", "PROLIFIC_PID", "groupId", "requesterId", "workerId",
+              "hit_type_message%5Brequester_id%5D", "ref", "utm_source", "cc"]  # fmt: skip
+    pick = rng.random()
+    if pick < 0.3:
+        platform = rng.choice([*PLATFORMS, "Prolific", "MTURK", "cloudresearch", "https", "x y"])
+        text = f"{platform}{rng.choice([':', ' : ', ''])}{rng.choice(ids)}"
+    else:
+        path = "/".join(rng.choice([*segs, *ids]) for _ in range(rng.randrange(0, 5)))
+        query = "&".join(
+            f"{rng.choice(params)}={rng.choice(ids)}" for _ in range(rng.randrange(0, 4))
+        )
+        scheme = rng.choice(["https://", "http://", "HTTPS://", ""])
+        port = rng.choice(["", ":443", ":"])
+        text = f"{scheme}{rng.choice(hosts)}{port}/{path}" + (f"?{query}" if query else "")
+        text += rng.choice(["", "#frag", "/"])
+    if rng.random() < 0.3:
+        text = "".join(c.swapcase() if rng.random() < 0.3 else c for c in text)
+    return rng.choice(["", " ", "\u00a0", "\ufeff", "\t"]) + text + rng.choice(["", "\n", " "])
+
+
+def test_pasted_text_reads_the_same_in_javascript() -> None:
+    rng = random.Random(20261204)
+    cases = [
+        {"text": _random_paste(rng), "kind": rng.choice(["requester", "task"])}
+        for _ in range(1500)
+    ]
+    want = []
+    for c in cases:
+        try:
+            r = parse_pasted(c["text"], kind=c["kind"])
+            want.append({"platform": r.platform, "kind": r.kind, "id": r.id,
+                         "removed": list(r.removed)})  # fmt: skip
+        except PlatformInputError as exc:
+            want.append({"code": exc.code})
+    got = json.loads(_run_node_script(_PASTE_SCRIPT, json.dumps(cases)))
+    differ = [(c["text"], w, g) for c, w, g in zip(cases, want, got, strict=True) if w != g]
+    assert not differ, differ[:5]
+    assert sum("id" in w for w in want) > 100 and sum("code" in w for w in want) > 300
+
+
+# ----------------------------------------------------------------------------- coarse values
+
+_MONEY_SCRIPT = """
+import * as m from "./node/static/js/money.js";
+import { readFileSync } from "node:fs";
+const c = JSON.parse(readFileSync(0, "utf8"));
+process.stdout.write(JSON.stringify({
+  minutes: c.seconds.map(m.coarseMinutes),
+  days: c.days.map(m.coarseDays),
+  ratingMinutes: c.minutes.map(m.coarseRatingMinutes),
+  cents: c.cents.map(m.coarseHourlyCents),
+  rates: c.rates.map(([r, n]) => m.hourlyRate(r, n)),
+  minPay: c.charters.map(m.minPayPerHour),
+}));
+"""
+
+
+def test_coarse_values_and_rates_are_the_same_in_javascript() -> None:
+    rng = random.Random(13)
+    seconds = [*range(0, 3 * 3600, 7), *(rng.randrange(0, 10**6) for _ in range(500))]
+    days = list(range(0, 200))
+    minutes = [*range(1, 2000), 100_000]
+    cents = [*range(0, 5000), 999_999]
+    rates = [(rng.randrange(0, 10**7), rng.randrange(1, 10**5)) for _ in range(2000)]
+    charters = [c.to_value() for c in _CHARTERS]
+    inputs = {"seconds": seconds, "days": days, "minutes": minutes, "cents": cents}
+    inputs |= {"rates": rates, "charters": charters}
+    got = json.loads(_run_node_script(_MONEY_SCRIPT, json.dumps(inputs)))
+    assert got["minutes"] == [coarse_minutes(s) for s in seconds]
+    assert got["days"] == [coarse_days(d) for d in days]
+    assert got["ratingMinutes"] == [coarse_rating_minutes(m) for m in minutes]
+    assert got["cents"] == [coarse_hourly_cents(c) for c in cents]
+    assert got["rates"] == [hourly_rate(r, n) for r, n in rates]
+    assert got["minPay"] == [c.min_pay_per_hour for c in _CHARTERS]
+
+
+_RULES: dict[str, Any] = {
+    "admission": "invite", "amend_pct": 66, "idea_up": 3, "max_window_ms": 14 * 86_400_000,
+    "min_window_ms": 86_400_000, "name": "Co-op", "pass_pct": 50, "quorum_pct": 50,
+    "roles": [], "block_rule": {"days": 7, "flags": 3, "review_days": 30},
+}  # fmt: skip
+_CHARTERS = [
+    Charter.from_value({**_RULES, "min_pay_cents": 1200}),
+    Charter.from_value({**_RULES, "min_pay_cents": 0}),
+    Charter.from_value({**_RULES, "min_pay": {"GBP": 1050, "USD": 1200}}),
+    Charter.from_value({**_RULES, "min_pay": {}}),
+]

@@ -157,7 +157,7 @@ async def test_a_requester_profile_counts_by_the_rules(backend):
 async def test_profile_numbers_are_integers_only(backend):
     node = await found(backend)
     for who, pay in (("ana", 1), ("bo", 2), ("cy", 2)):
-        await post(node, who, Rating(requester=REQ, scores=(("pay", pay),), hourly_cents=333))
+        await post(node, who, Rating(requester=REQ, scores=(("pay", pay),), hourly_cents=350))
     profile = await node.profile(REQ, now_ms=T0)
 
     def walk(v):

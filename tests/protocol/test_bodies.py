@@ -48,8 +48,14 @@ def test_the_type_tables_are_the_traits() -> None:
         RecordType.FLAG,
         RecordType.APPEAL,
         RecordType.REPLY,
+        RecordType.TASK_REPORT,
     } == REQUESTER_TYPES
-    assert {RecordType.RATING, RecordType.FLAG, RecordType.APPEAL} == RETRACTABLE_TYPES
+    assert {
+        RecordType.RATING,
+        RecordType.FLAG,
+        RecordType.APPEAL,
+        RecordType.TASK_REPORT,
+    } == RETRACTABLE_TYPES
     for t in REQUESTER_TYPES:
         assert "requester" in {f.name for f in dataclasses.fields(BODY_TYPES[t])}  # type: ignore[arg-type]
     # Every type is signed by the co-op, never by it, or (a proposal) either way.

@@ -72,10 +72,15 @@ def test_every_code_in_state_md_has_a_vector() -> None:
     rejected = {step["code"] for step in refused if step["error"] == "RecordRejected"}
     assert rejected == listed
     assert set(VECTORS["codes"]) == rejected | {"invalid_record"}
-    # The reference raises exactly these: its own codes, the shared rules' (rules.py) and
-    # check_decision's (governance.py).
+    # The reference raises exactly these: its own codes, the shared rules' (rules.py),
+    # check_decision's (governance.py) and, on a live node, the stricter rules' (§2.7).
     source = "".join(
         (ROOT / "protocol" / name).read_text(encoding="utf-8") for name in ("state.py", "rules.py")
     )
+    stricter = "".join(
+        (ROOT / "protocol" / name).read_text(encoding="utf-8")
+        for name in ("stricter.py", "platforms.py")
+    )
     raised = set(re.findall(r'_reject\(\s*"([a-z_]+)"', source)) | {"decision_mismatch"}
+    raised |= set(re.findall(r'code="([a-z_]+)"', stricter))
     assert raised == listed

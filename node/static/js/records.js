@@ -4,7 +4,8 @@
 // Ed25519 by `author` over SIGNING_DOMAIN || encode(envelope without "sig"); the record id is
 // SHA-256 of the whole signed record's canonical bytes (spec/records.md). Body schemas are
 // the node's to enforce: this module signs what it is given, after checking the envelope
-// and that its one-line fields (a pitch, a co-op's name, a URL) are one line.
+// and that its one-line fields (a pitch, a co-op's or a requester's name, a task's title, a
+// URL) are one line.
 
 import { decode, encode, LocalProtocolError } from "./canonical.js";
 import {
@@ -35,6 +36,15 @@ export function isOneLine(text) {
   return typeof text === "string" && !NOT_IN_TEXT.test(text) && !LINE_BREAK.test(text);
 }
 
+// The one-line fields at the top of a body, by type (spec/records.md, "Labels and prose"):
+// a requester's name as a member saw it, a task's title.
+const ONE_LINE_TOP = {
+  rating: ["name"],
+  flag: ["name"],
+  appeal: ["name"],
+  "task.report": ["name", "title"],
+};
+
 /** [path, value] of each one-line field of a body: spec/records.md's list. */
 function oneLineFields(type, body) {
   const out = [];
@@ -42,6 +52,9 @@ function oneLineFields(type, body) {
   const nameOf = (charter, path) => {
     if (isMap(charter) && "name" in charter) out.push([`${path}.name`, charter.name]);
   };
+  for (const key of ONE_LINE_TOP[type] || []) {
+    if (key in body) out.push([`body.${key}`, body[key]]);
+  }
   if (type === "charter") nameOf(body, "body");
   if (type === "proposal") {
     if ("pitch" in body) out.push(["body.pitch", body.pitch]);
@@ -125,7 +138,7 @@ export async function recordId(bytes) {
 
 /**
  * Decode a record's bytes, check its envelope, signer rule and signature (spec/records.md
- * section 3, steps 1-9, 11 and 13), and return {type, coop, author, ts, body, sig, id}.
+ * section 3, steps 1-9, 11 and 14), and return {type, coop, author, ts, body, sig, id}.
  * Body schemas (steps 10 and 12) are the node's to check, but for one-line fields.
  * Throws DecodeError, an Error with code "invalid_record" (or "not_one_line"),
  * InvalidIdentity or InvalidSignature.

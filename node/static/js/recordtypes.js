@@ -26,6 +26,7 @@ export const RECORD_TYPES = Object.freeze([
   "comment",
   "outcome",
   "delegation",
+  "task.report",
 ]);
 export const SIGNED_BY_COOP = Object.freeze([
   "charter",
@@ -51,6 +52,7 @@ export const NOT_SIGNED_BY_COOP = Object.freeze([
   "comment",
   "outcome",
   "delegation",
+  "task.report",
 ]);
 export const MEMBERS_ONLY = Object.freeze([
   "comment",

@@ -1,7 +1,14 @@
 // The charter in plain words: how to join, how votes work, blocks, minimum pay, roles.
 
-import { $, api, duration, el, fill, hourly, plural, sayError, timeEl } from "../core.js";
+import { formatMoney, minPayPerHour } from "../../js/money.js";
+import { $, api, duration, el, fill, plural, sayError, timeEl } from "../core.js";
 import { startPage } from "../session.js";
+
+function minimumText(perHour) {
+  const each = Object.entries(perHour).map(([cur, minor]) => `${formatMoney(minor, cur)}/hour in ${cur}`);
+  if (!each.length) return "The co-op has not agreed a minimum pay.";
+  return `The co-op's agreed minimum is ${each.join(", ")}. Work that pays less can be flagged as underpaid. Pay in other currencies is not compared.`;
+}
 
 function rules(b) {
   const rule = b.block_rule;
@@ -32,9 +39,7 @@ function rules(b) {
     ],
     [
       "Minimum pay",
-      b.min_pay_cents > 0
-        ? `The co-op's agreed minimum is ${hourly(b.min_pay_cents)}. Work that pays less can be flagged as underpaid.`
-        : "The co-op has not agreed a minimum pay.",
+      minimumText(minPayPerHour(b)),
     ],
     [
       "Roles",

@@ -14,6 +14,7 @@ import {
   sayError,
   clearInvalid,
 } from "../core.js";
+import { coarseHourlyCents, coarseRatingMinutes } from "../../js/money.js";
 import { attachCounter } from "../counter.js";
 import { DIMENSIONS } from "../labels.js";
 import { signAndPost, startPage } from "../session.js";
@@ -53,7 +54,9 @@ function ratingBody(form, textOk) {
   const cents = parseMoney(form.hourly.value, form.hourly);
   if (cents !== null) {
     if (cents > 1_000_000) throw new FormError("That hourly pay is more than $10,000. Check the amount.", form.hourly);
-    body.hourly_cents = cents;
+    // Coarse, so that a requester who knows the reward cannot work out the exact time
+    // (spec/privacy.md §4): the nearest 50 cents an hour.
+    body.hourly_cents = coarseHourlyCents(cents);
   }
   const minutesText = form.minutes.value.trim();
   if (minutesText) {
@@ -63,7 +66,7 @@ function ratingBody(form, textOk) {
     if (cents === null) {
       throw new FormError("Give the hourly pay too: the minutes say what that pay is based on.", form.hourly);
     }
-    body.minutes = Number(minutesText);
+    body.minutes = coarseRatingMinutes(Number(minutesText));
   }
   if (form.rejected.value) body.rejected = form.rejected.value;
   const recommend = form.elements.namedItem("recommend").value;

@@ -1,5 +1,6 @@
 // Requester lookup: the co-op's reports about one requester, and whether it is blocked.
 
+import { minPayPerHour } from "../../js/money.js";
 import { bar } from "../bars.js";
 import {
   $,
@@ -287,7 +288,8 @@ async function lookUp(requester, { focus = true } = {}) {
   try {
     const [profile, minPay] = await Promise.all([
       api(`/api/v1/requesters/${requesterPath(requester)}`),
-      charter().then((c) => c.record.body.min_pay_cents).catch(() => 0),
+      // Ratings' hourly_cents are US cents: they meet the co-op's USD minimum only.
+      charter().then((c) => minPayPerHour(c.record.body).USD || 0).catch(() => 0),
     ]);
     await renderProfile(section, profile, requester, minPay);
     const count = profile.all.reports;
