@@ -344,21 +344,6 @@ def _latest_admits(state: CoopState, before: dict[str, int]) -> list[Entry]:
     return list(found.values())
 
 
-def _charter_before(state: CoopState, index: int) -> Entry:
-    """The charter in force when entry ``index`` was added: the latest charter before it."""
-    best: Entry | None = None
-    for e in _log_entries(state):
-        if (
-            e.record.type is RecordType.CHARTER
-            and e.index < index
-            and (best is None or best.index < e.index)
-        ):
-            best = e
-    if best is None:
-        raise LocalProtocolError(f"no charter precedes entry {index}")
-    return best
-
-
 def _latest_outcome(state: CoopState, decision_id: bytes) -> list[Entry]:
     """The outcome of a decision that holds (the latest in the log), as a list of 0 or 1."""
     found: list[Entry] = []
@@ -495,7 +480,7 @@ def build_block_bundle(
         for f in flags:
             first_flag.setdefault(f.record.author, f.index)
         admits = _latest_admits(state, first_flag)
-        entries = [_charter_before(state, b.index), *flags, *admits, b]
+        entries = [state.charter_at(b.index), *flags, *admits, b]
         roster = tuple(sorted(first_flag, key=lambda m: m.encode()))
     return _assemble(
         state=state,
