@@ -10,13 +10,14 @@ from coopfed.protocol.bodies import (
     NOT_COOP_SIGNED_TYPES,
     REQUESTER_TYPES,
     RETRACTABLE_TYPES,
+    Charter,
     Comment,
     Decision,
     MemberAdmit,
     RecordType,
     Signer,
 )
-from coopfed.protocol.records import sign_record
+from coopfed.protocol.records import Record, sign_record
 from coopfed.protocol.state import CoopState
 
 from .conftest import CHARTER, T0, key
@@ -84,3 +85,22 @@ def test_an_admission_by_invite_cites_no_record() -> None:
     assert slim.lookups([admit]) == {admit.id}
     by_vote = MemberAdmit(member=bo.did, via="decision", ref=invite)
     assert by_vote.references() == (invite,)
+
+
+def test_a_charter_holds_delegation_and_pay_per_currency_together() -> None:
+    """Issue 15's ``delegation`` and issue 13's ``min_pay``/``task_k`` live in one charter.
+
+    A charter that uses neither encodes as it did before both: the same keys, no new ones.
+    """
+    both = dataclasses.replace(
+        CHARTER, delegation=True, min_pay=(("USD", 1500), ("GBP", 1050)), min_pay_cents=None,
+        task_k=5,
+    )  # fmt: skip
+    signed = sign_record(key("coop"), coop=key("coop").did, ts=T0, body=both)
+    body = Record.from_bytes(signed.raw).body
+    assert isinstance(body, Charter) and body == both
+    assert body.delegation and body.min_pay == (("GBP", 1050), ("USD", 1500)) and body.task_k == 5
+    assert set(CHARTER.to_value()) == {
+        "admission", "amend_pct", "block_rule", "idea_up", "max_window_ms", "min_pay_cents",
+        "min_window_ms", "name", "pass_pct", "quorum_pct", "roles",
+    }  # fmt: skip
